@@ -1,0 +1,143 @@
+//! Registering, signing in, and the account changes the CLI makes.
+
+use super::error::{AuthError, FieldError};
+use super::input::{check_new_password, normalise_password, parse_username, username_key};
+use super::refresh::RefreshSecret;
+use super::sessions::{ClientInfo, ROLE_ADMIN, ROLE_USER};
+use super::{AuthService, IssuedTokens};
+use crate::db::models::{NewRefreshToken, NewSession, NewUser, Session, User};
+use crate::db::{self, DbError};
+
+impl AuthService {
+    /// Registers a user with the `user` role.
+    pub fn register(&self, username: &str, password: &str) -> Result<User, AuthError> {
+        if !self.config.registration_open {
+            return Err(AuthError::RegistrationClosed);
+        }
+        self.create_user(username, password, ROLE_USER)
+    }
+
+    /// Creates a user with a role after checking the username and password rules.
+    pub fn create_user(
+        &self,
+        username: &str,
+        password: &str,
+        role: &str,
+    ) -> Result<User, AuthError> {
+        let username = parse_username(username);
+        let password = check_new_password(password, self.config.password_min_chars);
+        let (username, password) = match (username, password) {
+            (Ok(username), Ok(password)) => (username, password),
+            (username, password) => {
+                let errors: Vec<FieldError> = [username.err(), password.err()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                return Err(AuthError::Invalid(errors));
+            }
+        };
+        check_role(role)?;
+        let password_hash = self.passwords.hash(&password)?;
+        let now = self.clock.now();
+        let id = super::random_uuid()?;
+        let inserted = db::users::insert(
+            &mut *self.db.conn()?,
+            &NewUser {
+                id: &id,
+                username: &username.display,
+                username_key: &username.key,
+                password_hash: &password_hash,
+                role,
+                created_at: now,
+                updated_at: now,
+                password_changed_at: now,
+            },
+        );
+        match inserted {
+            Ok(user) => Ok(user),
+            Err(DbError::Conflict) => Err(AuthError::UsernameTaken),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Checks a username and password and starts a session on this device.
+    ///
+    /// Unknown usernames cost one bcrypt verification too, and every failure is the same
+    /// `InvalidCredentials`, so neither answer nor timing tells whether a username exists.
+    pub fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<IssuedTokens, AuthError> {
+        let key = username_key(username);
+        let password = normalise_password(password);
+        // The connection goes back to the pool before bcrypt's ~quarter second of work.
+        let user = db::users::find_by_key(&mut *self.db.conn()?, &key)?;
+        let user = match user {
+            Some(user) if self.passwords.verify(&password, &user.password_hash) => user,
+            Some(_) => return Err(AuthError::InvalidCredentials),
+            None => {
+                self.passwords.verify_dummy(&password);
+                return Err(AuthError::InvalidCredentials);
+            }
+        };
+        let (session, secret) = self.start_session(&user, client)?;
+        self.issue(&user, &session, &secret, session.created_at)
+    }
+
+    fn start_session(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+    ) -> Result<(Session, RefreshSecret), AuthError> {
+        let now = self.clock.now();
+        let session_id = super::random_uuid()?;
+        let secret = RefreshSecret::generate()?;
+        let new_session = NewSession {
+            id: &session_id,
+            user_id: &user.id,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + self.config.lifetimes.absolute,
+            user_agent: client.user_agent.as_deref(),
+            ip: client.ip.as_deref(),
+        };
+        let mut conn = self.db.conn()?;
+        db::write_transaction(&mut conn, |conn| {
+            db::sessions::insert(conn, &new_session)?;
+            db::refresh_tokens::insert(
+                conn,
+                &NewRefreshToken {
+                    session_id: &session_id,
+                    token_hash: &secret.hash(),
+                    parent_id: None,
+                    issued_at: now,
+                },
+            )?;
+            Ok::<_, AuthError>(())
+        })?;
+        let session = db::sessions::find(&mut conn, &session_id)?
+            .ok_or_else(|| AuthError::Internal("a new session vanished".into()))?;
+        Ok((session, secret))
+    }
+
+    /// Gives a user the `admin` or `user` role; returns the updated user.
+    pub fn set_role(&self, username: &str, role: &str) -> Result<User, AuthError> {
+        check_role(role)?;
+        let now = self.clock.now();
+        db::users::set_role(&mut *self.db.conn()?, &username_key(username), role, now)?
+            .ok_or(AuthError::UserNotFound)
+    }
+}
+
+fn check_role(role: &str) -> Result<(), AuthError> {
+    if role == ROLE_ADMIN || role == ROLE_USER {
+        Ok(())
+    } else {
+        Err(AuthError::Invalid(vec![FieldError::new(
+            "role",
+            "Role must be admin or user.",
+        )]))
+    }
+}

@@ -1,0 +1,48 @@
+use serde::Serialize;
+
+use crate::db::DbError;
+
+/// A problem with one input field, phrased for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything the domain can refuse. Messages never say whether a username exists.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("some fields are not valid")]
+    Invalid(Vec<FieldError>),
+    #[error("that username is already taken")]
+    UsernameTaken,
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    #[error("registration is closed on this server")]
+    RegistrationClosed,
+    #[error("the refresh token is invalid, expired or revoked")]
+    InvalidRefreshToken,
+    #[error("the refresh token was already used; the session was revoked")]
+    RefreshTokenReuse,
+    #[error("the session has ended")]
+    SessionEnded,
+    #[error("no such session")]
+    SessionNotFound,
+    #[error("no such user")]
+    UserNotFound,
+    #[error("this needs the admin role")]
+    NotAdmin,
+    #[error(transparent)]
+    Storage(#[from] DbError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}

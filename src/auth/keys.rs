@@ -1,0 +1,215 @@
+//! Signing keys: Ed25519 pairs kept in the database (so every instance shares them) with the
+//! private half sealed under a key derived from the server secret.
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use ed25519_dalek::SigningKey as Ed25519Key;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::error::AuthError;
+use super::secret::ServerSecret;
+use super::tokens::{KeyRing, TokenSettings};
+use crate::db::models::NewSigningKey;
+use crate::db::{self, Conn};
+
+const ALGORITHM: &str = "EdDSA";
+const SEAL_LABEL: &str = "signing-key-seal";
+const NONCE_LEN: usize = 12;
+
+/// A key as the CLI lists it.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+    pub signing: bool,
+}
+
+/// RFC 7638 thumbprint of the public key: a stable `kid` that names the key by its content.
+fn thumbprint(public: &[u8; 32]) -> String {
+    let canonical = format!(
+        r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
+        super::b64url(public)
+    );
+    super::b64url(&Sha256::digest(canonical.as_bytes()))
+}
+
+fn cipher(secret: &ServerSecret) -> ChaCha20Poly1305 {
+    ChaCha20Poly1305::new(secret.derive_key(SEAL_LABEL).as_ref().into())
+}
+
+/// Creates a key pair and stores it; returns its kid.
+pub fn create(conn: &mut Conn, secret: &ServerSecret, now: i64) -> Result<String, AuthError> {
+    let mut seed = Zeroizing::new([0u8; 32]);
+    super::random_fill(seed.as_mut())?;
+    let key = Ed25519Key::from_bytes(&seed);
+    let public = key.verifying_key().to_bytes();
+    let kid = thumbprint(&public);
+
+    let mut nonce = [0u8; NONCE_LEN];
+    super::random_fill(&mut nonce)?;
+    // The kid is bound as associated data: a sealed key moved to another row does not open.
+    let ciphertext = cipher(secret)
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: seed.as_ref(),
+                aad: kid.as_bytes(),
+            },
+        )
+        .map_err(|_| AuthError::Internal("sealing the signing key failed".into()))?;
+    let mut sealed = nonce.to_vec();
+    sealed.extend_from_slice(&ciphertext);
+
+    db::keys::insert(
+        conn,
+        &NewSigningKey {
+            kid: &kid,
+            algorithm: ALGORITHM,
+            public_key: &public,
+            private_key_sealed: &sealed,
+            created_at: now,
+        },
+    )?;
+    Ok(kid)
+}
+
+fn unseal(
+    secret: &ServerSecret,
+    kid: &str,
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, AuthError> {
+    let wrong_secret = || {
+        AuthError::Internal(format!(
+            "signing key {kid} does not open with this server secret; start with the secret it \
+             was created with (LATCHKEY_SECRET or data/secret.key from your backup)"
+        ))
+    };
+    if sealed.len() <= NONCE_LEN {
+        return Err(wrong_secret());
+    }
+    let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+    cipher(secret)
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad: kid.as_bytes(),
+            },
+        )
+        .map(Zeroizing::new)
+        .map_err(|_| wrong_secret())
+}
+
+/// Makes sure there is a key to sign with, creating the first one on a new database.
+pub fn ensure_signing_key(
+    conn: &mut Conn,
+    secret: &ServerSecret,
+    now: i64,
+) -> Result<(), AuthError> {
+    db::write_transaction(conn, |conn| {
+        if db::keys::active(conn)?.is_empty() {
+            let kid = create(conn, secret, now)?;
+            tracing::info!(%kid, "created the first signing key");
+        }
+        Ok(())
+    })
+}
+
+/// Loads every active key; the newest signs, all verify.
+pub fn load_ring(
+    conn: &mut Conn,
+    secret: &ServerSecret,
+    settings: &TokenSettings,
+) -> Result<KeyRing, AuthError> {
+    let rows = db::keys::active(conn)?;
+    let newest = rows.len().saturating_sub(1);
+    let mut keys = Vec::with_capacity(rows.len());
+    for (index, row) in rows.into_iter().enumerate() {
+        if row.algorithm != ALGORITHM {
+            tracing::warn!(kid = %row.kid, algorithm = %row.algorithm, "skipping a key of an unknown algorithm");
+            continue;
+        }
+        let private_der = if index == newest {
+            let seed = unseal(secret, &row.kid, &row.private_key_sealed)?;
+            let seed: [u8; 32] = seed
+                .as_slice()
+                .try_into()
+                .map_err(|_| AuthError::Internal(format!("signing key {} is damaged", row.kid)))?;
+            let der = Ed25519Key::from_bytes(&seed)
+                .to_pkcs8_der()
+                .map_err(|e| AuthError::Internal(format!("encoding a key failed: {e}")))?;
+            Some(der.as_bytes().to_vec())
+        } else {
+            None
+        };
+        keys.push((row.kid, private_der, row.public_key));
+    }
+    Ok(KeyRing::new(keys, settings))
+}
+
+/// Adds a new signing key. Tokens signed by older keys stay valid until they expire, because
+/// older keys keep verifying (and stay in the JWKS) until they are retired.
+pub fn rotate(conn: &mut Conn, secret: &ServerSecret, now: i64) -> Result<String, AuthError> {
+    db::write_transaction(conn, |conn| create(conn, secret, now))
+}
+
+pub fn list(conn: &mut Conn) -> Result<Vec<KeyInfo>, AuthError> {
+    let rows = db::keys::all(conn)?;
+    let signing = rows
+        .iter()
+        .rev()
+        .find(|row| row.retired_at.is_none())
+        .map(|row| row.kid.clone());
+    Ok(rows
+        .into_iter()
+        .map(|row| KeyInfo {
+            signing: Some(&row.kid) == signing.as_ref(),
+            kid: row.kid,
+            created_at: row.created_at,
+            retired_at: row.retired_at,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_key_opens_only_with_its_secret_and_kid() {
+        let secret = ServerSecret::from_bytes(vec![1u8; 32]).unwrap();
+        let other = ServerSecret::from_bytes(vec![2u8; 32]).unwrap();
+        let nonce = [9u8; NONCE_LEN];
+        let ciphertext = cipher(&secret)
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: b"seed",
+                    aad: b"kid",
+                },
+            )
+            .unwrap();
+        let sealed = [nonce.as_slice(), &ciphertext].concat();
+        assert_eq!(unseal(&secret, "kid", &sealed).unwrap().as_slice(), b"seed");
+        assert!(unseal(&other, "kid", &sealed).is_err());
+        assert!(unseal(&secret, "other-kid", &sealed).is_err());
+        assert!(unseal(&secret, "kid", &sealed[..5]).is_err());
+    }
+
+    #[test]
+    fn the_kid_is_the_rfc_7638_thumbprint() {
+        // Test vector from RFC 8037 appendix A.3.
+        let public: [u8; 32] = [
+            0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe, 0xd3, 0xc9, 0x64,
+            0x07, 0x3a, 0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68,
+            0xf7, 0x07, 0x51, 0x1a,
+        ];
+        assert_eq!(
+            thumbprint(&public),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+}

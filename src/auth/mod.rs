@@ -1,0 +1,174 @@
+//! The domain: accounts, sessions, refresh-token rotation and access tokens.
+//! No HTTP in here; handlers call `AuthService` methods from a blocking thread.
+
+pub mod accounts;
+pub mod clock;
+pub mod error;
+pub mod input;
+pub mod keys;
+pub mod password;
+pub mod refresh;
+pub mod secret;
+pub mod sessions;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use zeroize::Zeroizing;
+
+pub use clock::Clock;
+pub use error::{AuthError, FieldError};
+use password::PasswordHasher;
+use refresh::RefreshSecret;
+use secret::ServerSecret;
+use sessions::Lifetimes;
+use tokens::{AccessClaims, KeyRing, KeyRingHandle, TokenError, TokenSettings};
+
+use crate::db::Db;
+use crate::db::models::{Session, User};
+
+/// The policy the domain enforces.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub tokens: TokenSettings,
+    pub lifetimes: Lifetimes,
+    pub password_min_chars: usize,
+    pub bcrypt_cost: u32,
+    pub registration_open: bool,
+}
+
+/// What a successful login or refresh hands to the client.
+#[derive(Debug)]
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub refresh_expires_in: i64,
+    pub session_id: String,
+    pub user_id: String,
+}
+
+pub struct AuthService {
+    db: Db,
+    config: AuthConfig,
+    passwords: PasswordHasher,
+    keys: KeyRingHandle,
+    secret: Arc<ServerSecret>,
+    refresh_key: Zeroizing<[u8; 32]>,
+    clock: Clock,
+}
+
+impl AuthService {
+    /// Makes sure a signing key exists and loads the key ring.
+    pub fn new(
+        db: Db,
+        config: AuthConfig,
+        secret: Arc<ServerSecret>,
+        pepper: Option<Vec<u8>>,
+        clock: Clock,
+    ) -> Result<AuthService, AuthError> {
+        let mut conn = db.conn()?;
+        keys::ensure_signing_key(&mut conn, &secret, clock.now())?;
+        let ring = keys::load_ring(&mut conn, &secret, &config.tokens)?;
+        drop(conn);
+        Ok(AuthService {
+            passwords: PasswordHasher::new(config.bcrypt_cost, pepper),
+            refresh_key: secret.derive_key("refresh-token-successor"),
+            keys: KeyRingHandle::new(ring),
+            db,
+            config,
+            secret,
+            clock,
+        })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    pub fn key_ring(&self) -> Arc<KeyRing> {
+        self.keys.get()
+    }
+
+    /// Re-reads the keys from the database (picks up `latchkey keys rotate`).
+    pub fn reload_keys(&self) -> Result<(), AuthError> {
+        let ring = keys::load_ring(&mut *self.db.conn()?, &self.secret, &self.config.tokens)?;
+        self.keys.replace(ring);
+        Ok(())
+    }
+
+    pub fn rotate_keys(&self) -> Result<String, AuthError> {
+        let kid = keys::rotate(&mut *self.db.conn()?, &self.secret, self.clock.now())?;
+        self.reload_keys()?;
+        Ok(kid)
+    }
+
+    pub fn list_keys(&self) -> Result<Vec<keys::KeyInfo>, AuthError> {
+        keys::list(&mut *self.db.conn()?)
+    }
+
+    /// Checks an access token without the database.
+    pub fn verify_access_token(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        self.keys.get().verify(token)
+    }
+
+    fn issue(
+        &self,
+        user: &User,
+        session: &Session,
+        refresh: &RefreshSecret,
+        now: i64,
+    ) -> Result<IssuedTokens, AuthError> {
+        let ttl = self.config.tokens.access_ttl_seconds;
+        let claims = AccessClaims {
+            iss: self.config.tokens.issuer.clone(),
+            aud: self.config.tokens.audience.clone(),
+            sub: user.id.clone(),
+            name: user.username.clone(),
+            role: user.role.clone(),
+            sid: session.id.clone(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl,
+            jti: random_uuid()?,
+        };
+        let access_token = self.keys.get().sign(&claims)?;
+        Ok(IssuedTokens {
+            access_token,
+            expires_in: ttl,
+            refresh_token: refresh.encode(),
+            refresh_expires_in: (self.config.lifetimes.ends_at(session) - now).max(0),
+            session_id: session.id.clone(),
+            user_id: user.id.clone(),
+        })
+    }
+}
+
+/// Fills `bytes` from the operating system's CSPRNG.
+pub(crate) fn random_fill(bytes: &mut [u8]) -> Result<(), AuthError> {
+    getrandom::fill(bytes).map_err(|e| AuthError::Internal(format!("OS random source failed: {e}")))
+}
+
+/// A random (version 4) UUID from the OS CSPRNG.
+pub(crate) fn random_uuid() -> Result<String, AuthError> {
+    let mut bytes = [0u8; 16];
+    random_fill(&mut bytes)?;
+    Ok(uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string())
+}
+
+pub(crate) fn b64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -1,0 +1,224 @@
+//! Sessions: one per sign-in on one device. What "live" means, and managing them.
+
+use super::AuthService;
+use super::error::AuthError;
+use crate::db::models::{Session, User};
+use crate::db::{self, LiveAt};
+
+pub const ROLE_ADMIN: &str = "admin";
+pub const ROLE_USER: &str = "user";
+
+/// Ended sessions are kept this long (for people to see recent sign-outs) before `prune`.
+pub const ENDED_SESSION_RETENTION_SECONDS: i64 = 7 * 24 * 3600;
+const MAX_USER_AGENT_CHARS: usize = 512;
+
+/// Session lifetimes, in seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    /// A session not refreshed for this long ends.
+    pub idle: i64,
+    /// A session ends this long after sign-in, however active.
+    pub absolute: i64,
+    /// How long after a refresh the same token may be presented again (concurrent tabs).
+    pub reuse_grace: i64,
+}
+
+impl Lifetimes {
+    pub fn live_at(&self, now: i64) -> LiveAt {
+        LiveAt {
+            now,
+            idle_cutoff: now - self.idle,
+        }
+    }
+
+    /// The instant the session ends if nobody uses it again.
+    pub fn ends_at(&self, session: &Session) -> i64 {
+        (session.last_used_at + self.idle).min(session.expires_at)
+    }
+}
+
+pub fn is_live(session: &Session, now: i64, lifetimes: &Lifetimes) -> bool {
+    session.revoked_at.is_none() && now < lifetimes.ends_at(session)
+}
+
+/// Where a request came from, as far as the server can tell.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// Keeps printable characters only and caps the length: the User-Agent is attacker text.
+    pub fn new(ip: Option<String>, user_agent: Option<&str>) -> ClientInfo {
+        let user_agent = user_agent
+            .map(|ua| {
+                ua.chars()
+                    .filter(|c| !c.is_control())
+                    .take(MAX_USER_AGENT_CHARS)
+                    .collect::<String>()
+            })
+            .filter(|ua| !ua.trim().is_empty());
+        ClientInfo { ip, user_agent }
+    }
+}
+
+/// A session as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub session: Session,
+    pub current: bool,
+}
+
+/// A user with their number of live sessions, for admins.
+#[derive(Debug, Clone)]
+pub struct UserSummary {
+    pub user: User,
+    pub live_sessions: i64,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+impl AuthService {
+    /// The caller's session and user, if the session is still live (for endpoints that manage
+    /// sessions, which must not trust an access token of a revoked session).
+    pub fn live_session(&self, session_id: &str) -> Result<(Session, User), AuthError> {
+        let at = self.config.lifetimes.live_at(self.clock.now());
+        db::sessions::find_live_with_user(&mut *self.db.conn()?, session_id, at)?
+            .ok_or(AuthError::SessionEnded)
+    }
+
+    /// Like `live_session`, and the user must currently be an admin (the role is read from
+    /// the database, so a demoted admin loses access at once).
+    pub fn live_admin_session(&self, session_id: &str) -> Result<(Session, User), AuthError> {
+        let (session, user) = self.live_session(session_id)?;
+        if user.role != ROLE_ADMIN {
+            return Err(AuthError::NotAdmin);
+        }
+        Ok((session, user))
+    }
+
+    pub fn my_sessions(&self, user_id: &str, current: &str) -> Result<Vec<SessionView>, AuthError> {
+        let at = self.config.lifetimes.live_at(self.clock.now());
+        let sessions = db::sessions::live_for_user(&mut *self.db.conn()?, user_id, at)?;
+        Ok(sessions
+            .into_iter()
+            .map(|session| SessionView {
+                current: session.id == current,
+                session,
+            })
+            .collect())
+    }
+
+    /// Revokes one of the user's own live sessions. Anyone else's session is "not found",
+    /// so nobody can probe which session ids exist.
+    pub fn revoke_my_session(&self, user_id: &str, target: &str) -> Result<(), AuthError> {
+        let now = self.clock.now();
+        let mut conn = self.db.conn()?;
+        db::write_transaction(&mut conn, |conn| {
+            let session = db::sessions::find(conn, target)?
+                .filter(|s| s.user_id == user_id && is_live(s, now, &self.config.lifetimes))
+                .ok_or(AuthError::SessionNotFound)?;
+            db::sessions::revoke(conn, &session.id, now, "revoked by user")?;
+            Ok(())
+        })
+    }
+
+    /// Revokes every live session of the user except `current`; returns how many.
+    pub fn revoke_my_other_sessions(
+        &self,
+        user_id: &str,
+        current: &str,
+    ) -> Result<usize, AuthError> {
+        let at = self.config.lifetimes.live_at(self.clock.now());
+        let mut conn = self.db.conn()?;
+        Ok(db::sessions::revoke_all_for_user(
+            &mut conn,
+            user_id,
+            Some(current),
+            at,
+            "signed out from another device",
+        )?)
+    }
+
+    /// Ends a session (logout). Ending an already ended session is not an error.
+    pub fn logout(&self, session_id: &str) -> Result<(), AuthError> {
+        let now = self.clock.now();
+        db::sessions::revoke(&mut *self.db.conn()?, session_id, now, "logout")?;
+        Ok(())
+    }
+
+    pub fn list_users(&self, limit: i64, offset: i64) -> Result<Page<UserSummary>, AuthError> {
+        let at = self.config.lifetimes.live_at(self.clock.now());
+        let mut conn = self.db.conn()?;
+        let users = db::users::page(&mut conn, limit, offset)?;
+        let total = db::users::count(&mut conn)?;
+        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        let counts = db::users::live_session_counts(&mut conn, &ids, at)?;
+        let items = users
+            .into_iter()
+            .map(|user| UserSummary {
+                live_sessions: counts.get(&user.id).copied().unwrap_or(0),
+                user,
+            })
+            .collect();
+        Ok(Page { items, total })
+    }
+
+    pub fn list_live_sessions(
+        &self,
+        user_id: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Page<(Session, String)>, AuthError> {
+        let at = self.config.lifetimes.live_at(self.clock.now());
+        let (items, total) =
+            db::sessions::live_page(&mut *self.db.conn()?, user_id, at, limit, offset)?;
+        Ok(Page { items, total })
+    }
+
+    /// An admin revokes any live session.
+    pub fn admin_revoke_session(&self, target: &str) -> Result<(), AuthError> {
+        let now = self.clock.now();
+        let mut conn = self.db.conn()?;
+        db::write_transaction(&mut conn, |conn| {
+            let session = db::sessions::find(conn, target)?
+                .filter(|s| is_live(s, now, &self.config.lifetimes))
+                .ok_or(AuthError::SessionNotFound)?;
+            db::sessions::revoke(conn, &session.id, now, "revoked by admin")?;
+            Ok(())
+        })
+    }
+
+    /// An admin revokes every live session of a user; returns how many.
+    pub fn admin_revoke_user_sessions(&self, user_id: &str) -> Result<usize, AuthError> {
+        let at = self.config.lifetimes.live_at(self.clock.now());
+        let mut conn = self.db.conn()?;
+        db::users::find_by_id(&mut conn, user_id)?.ok_or(AuthError::UserNotFound)?;
+        Ok(db::sessions::revoke_all_for_user(
+            &mut conn,
+            user_id,
+            None,
+            at,
+            "revoked by admin",
+        )?)
+    }
+
+    /// Deletes sessions (with their refresh tokens) that ended more than the retention period
+    /// ago; returns how many.
+    pub fn prune(&self) -> Result<usize, AuthError> {
+        let now = self.clock.now();
+        let ended_before = now - ENDED_SESSION_RETENTION_SECONDS;
+        let idle_cutoff = ended_before - self.config.lifetimes.idle;
+        Ok(db::sessions::delete_ended(
+            &mut *self.db.conn()?,
+            ended_before,
+            idle_cutoff,
+        )?)
+    }
+}

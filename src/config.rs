@@ -1,0 +1,441 @@
+//! Settings: defaults, then `latchkey.toml` (or the file named by `LATCHKEY_CONFIG`), then
+//! `LATCHKEY_*` environment variables. Every key has the same name in both places: `access_ttl`
+//! in the file is `LATCHKEY_ACCESS_TTL` in the environment.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::auth::input::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS_FLOOR};
+
+/// Longest access-token lifetime accepted: revocation takes effect at the latest this long
+/// after it is made, for services that verify tokens offline.
+pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(3600);
+pub const MAX_LEEWAY: Duration = Duration::from_secs(5);
+const DEFAULT_CONFIG_FILE: &str = "latchkey.toml";
+
+/// A value that never appears in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: String,
+    pub database_url: String,
+    pub database_pool_size: u32,
+    /// The server secret itself; when absent it is read from (or created in) `secret_file`.
+    pub secret: Option<Secret>,
+    pub secret_file: PathBuf,
+    pub access_ttl: Duration,
+    pub idle_ttl: Duration,
+    pub absolute_ttl: Duration,
+    pub reuse_grace: Duration,
+    pub leeway: Duration,
+    pub bcrypt_cost: u32,
+    pub password_min_length: usize,
+    pub password_pepper: Option<Secret>,
+    pub issuer: String,
+    pub audience: String,
+    pub registration_open: bool,
+    pub prune_interval: Duration,
+    pub key_reload_interval: Duration,
+    pub workers: Option<usize>,
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            addr: "127.0.0.1:8080".into(),
+            database_url: "data/latchkey.db".into(),
+            database_pool_size: 8,
+            secret: None,
+            secret_file: PathBuf::from("data/secret.key"),
+            access_ttl: Duration::from_secs(15 * 60),
+            idle_ttl: Duration::from_secs(7 * 24 * 3600),
+            absolute_ttl: Duration::from_secs(30 * 24 * 3600),
+            reuse_grace: Duration::from_secs(10),
+            leeway: Duration::from_secs(5),
+            bcrypt_cost: 12,
+            password_min_length: 12,
+            password_pepper: None,
+            issuer: "latchkey".into(),
+            audience: "latchkey".into(),
+            registration_open: true,
+            prune_interval: Duration::from_secs(3600),
+            key_reload_interval: Duration::from_secs(30),
+            workers: None,
+            log: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("config file {path}: unknown setting `{key}` (known: {known})")]
+    UnknownKey {
+        path: String,
+        key: String,
+        known: String,
+    },
+    #[error("{name} = {value:?}: {problem}")]
+    Invalid {
+        name: String,
+        value: String,
+        problem: String,
+    },
+}
+
+/// Every setting's key; the environment variable is `LATCHKEY_` + the key in upper case.
+pub const KEYS: &[&str] = &[
+    "addr",
+    "database_url",
+    "database_pool_size",
+    "secret",
+    "secret_file",
+    "access_ttl",
+    "idle_ttl",
+    "absolute_ttl",
+    "reuse_grace",
+    "leeway",
+    "bcrypt_cost",
+    "password_min_length",
+    "password_pepper",
+    "issuer",
+    "audience",
+    "registration",
+    "prune_interval",
+    "key_reload_interval",
+    "workers",
+    "log",
+];
+
+pub fn env_name(key: &str) -> String {
+    format!("LATCHKEY_{}", key.to_ascii_uppercase())
+}
+
+impl Settings {
+    /// Reads the config file (if any) and the process environment.
+    pub fn load() -> Result<Settings, ConfigError> {
+        let (path, required) = match std::env::var("LATCHKEY_CONFIG") {
+            Ok(path) => (PathBuf::from(path), true),
+            Err(_) => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        };
+        let mut values = if required || path.exists() {
+            read_file(&path)?
+        } else {
+            BTreeMap::new()
+        };
+        for key in KEYS {
+            if let Ok(value) = std::env::var(env_name(key)) {
+                values.insert(key.to_string(), (value, env_name(key)));
+            }
+        }
+        Settings::from_values(values)
+    }
+
+    /// Builds settings from `key -> value` pairs (as the environment would give them).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let values = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), (v.to_string(), env_name(k))))
+            .collect();
+        Settings::from_values(values)
+    }
+
+    /// `values`: key -> (value, where it came from, for error messages).
+    fn from_values(values: BTreeMap<String, (String, String)>) -> Result<Settings, ConfigError> {
+        let mut s = Settings::default();
+        for (key, (value, origin)) in &values {
+            let invalid = |problem: &str| ConfigError::Invalid {
+                name: origin.clone(),
+                value: if key.contains("secret") || key.contains("pepper") {
+                    "<redacted>".into()
+                } else {
+                    value.clone()
+                },
+                problem: problem.to_string(),
+            };
+            match key.as_str() {
+                "addr" => s.addr = value.clone(),
+                "database_url" => s.database_url = value.clone(),
+                "database_pool_size" => {
+                    s.database_pool_size = parse_in_range(value, 1, 64).map_err(|p| invalid(&p))?
+                }
+                "secret" => s.secret = Some(Secret::new(value.clone())),
+                "secret_file" => s.secret_file = PathBuf::from(value),
+                "access_ttl" => s.access_ttl = duration(value).map_err(|p| invalid(&p))?,
+                "idle_ttl" => s.idle_ttl = duration(value).map_err(|p| invalid(&p))?,
+                "absolute_ttl" => s.absolute_ttl = duration(value).map_err(|p| invalid(&p))?,
+                "reuse_grace" => s.reuse_grace = duration(value).map_err(|p| invalid(&p))?,
+                "leeway" => s.leeway = duration(value).map_err(|p| invalid(&p))?,
+                "bcrypt_cost" => {
+                    s.bcrypt_cost = parse_in_range(value, 4, 31).map_err(|p| invalid(&p))?
+                }
+                "password_min_length" => {
+                    s.password_min_length =
+                        parse_in_range(value, PASSWORD_MIN_CHARS_FLOOR, PASSWORD_MAX_CHARS)
+                            .map_err(|p| invalid(&p))?
+                }
+                "password_pepper" => s.password_pepper = Some(Secret::new(value.clone())),
+                "issuer" => s.issuer = value.clone(),
+                "audience" => s.audience = value.clone(),
+                "registration" => {
+                    s.registration_open = match value.as_str() {
+                        "open" => true,
+                        "closed" => false,
+                        _ => return Err(invalid("write `open` or `closed`")),
+                    }
+                }
+                "prune_interval" => s.prune_interval = duration(value).map_err(|p| invalid(&p))?,
+                "key_reload_interval" => {
+                    s.key_reload_interval = duration(value).map_err(|p| invalid(&p))?
+                }
+                "workers" => {
+                    s.workers = Some(parse_in_range(value, 1, 256).map_err(|p| invalid(&p))?)
+                }
+                "log" => s.log = value.clone(),
+                _ => {}
+            }
+        }
+        s.check()?;
+        Ok(s)
+    }
+
+    /// Rules that involve more than one setting, or bounds on durations.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, value: Duration, problem: String| ConfigError::Invalid {
+            name: env_name(key),
+            value: humantime::format_duration(value).to_string(),
+            problem,
+        };
+        if self.access_ttl < Duration::from_secs(1) || self.access_ttl > MAX_ACCESS_TTL {
+            return Err(invalid(
+                "access_ttl",
+                self.access_ttl,
+                "must be between 1s and 1h; short access tokens are what makes revocation quick"
+                    .into(),
+            ));
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(invalid("leeway", self.leeway, "must be at most 5s".into()));
+        }
+        if self.idle_ttl < Duration::from_secs(60) {
+            return Err(invalid(
+                "idle_ttl",
+                self.idle_ttl,
+                "must be at least 1m".into(),
+            ));
+        }
+        if self.absolute_ttl < self.idle_ttl {
+            return Err(invalid(
+                "absolute_ttl",
+                self.absolute_ttl,
+                "must be at least as long as LATCHKEY_IDLE_TTL".into(),
+            ));
+        }
+        if self.absolute_ttl > Duration::from_secs(366 * 24 * 3600) {
+            return Err(invalid(
+                "absolute_ttl",
+                self.absolute_ttl,
+                "must be at most 366d".into(),
+            ));
+        }
+        if self.reuse_grace > Duration::from_secs(60) {
+            return Err(invalid(
+                "reuse_grace",
+                self.reuse_grace,
+                "must be at most 60s; a long grace window lets a stolen token ride along".into(),
+            ));
+        }
+        if self.prune_interval < Duration::from_secs(1)
+            || self.key_reload_interval < Duration::from_secs(1)
+        {
+            return Err(invalid(
+                "prune_interval",
+                self.prune_interval.min(self.key_reload_interval),
+                "intervals must be at least 1s".into(),
+            ));
+        }
+        if self.issuer.trim().is_empty() || self.audience.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                name: "LATCHKEY_ISSUER / LATCHKEY_AUDIENCE".into(),
+                value: String::new(),
+                problem: "must not be empty".into(),
+            });
+        }
+        if self.database_url.starts_with("postgres") {
+            return Err(ConfigError::Invalid {
+                name: "LATCHKEY_DATABASE_URL".into(),
+                value: self.database_url.clone(),
+                problem: "PostgreSQL is not supported yet; give a SQLite file path".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The settings as `(environment variable, value)` rows, secrets redacted.
+    pub fn describe(&self) -> Vec<(String, String)> {
+        let d = |v: Duration| humantime::format_duration(v).to_string();
+        let redacted =
+            |v: &Option<Secret>| v.as_ref().map_or("(not set)", |_| "<redacted>").to_string();
+        vec![
+            ("addr", self.addr.clone()),
+            ("database_url", self.database_url.clone()),
+            ("database_pool_size", self.database_pool_size.to_string()),
+            ("secret", redacted(&self.secret)),
+            ("secret_file", self.secret_file.display().to_string()),
+            ("access_ttl", d(self.access_ttl)),
+            ("idle_ttl", d(self.idle_ttl)),
+            ("absolute_ttl", d(self.absolute_ttl)),
+            ("reuse_grace", d(self.reuse_grace)),
+            ("leeway", d(self.leeway)),
+            ("bcrypt_cost", self.bcrypt_cost.to_string()),
+            ("password_min_length", self.password_min_length.to_string()),
+            ("password_pepper", redacted(&self.password_pepper)),
+            ("issuer", self.issuer.clone()),
+            ("audience", self.audience.clone()),
+            (
+                "registration",
+                if self.registration_open {
+                    "open"
+                } else {
+                    "closed"
+                }
+                .into(),
+            ),
+            ("prune_interval", d(self.prune_interval)),
+            ("key_reload_interval", d(self.key_reload_interval)),
+            (
+                "workers",
+                self.workers
+                    .map_or("(one per core)".into(), |w| w.to_string()),
+            ),
+            ("log", self.log.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (env_name(k), v))
+        .collect()
+    }
+}
+
+fn read_file(path: &PathBuf) -> Result<BTreeMap<String, (String, String)>, ConfigError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::File {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    let mut values = BTreeMap::new();
+    for (key, value) in table {
+        if !KEYS.contains(&key.as_str()) {
+            return Err(ConfigError::UnknownKey {
+                path: shown,
+                key,
+                known: KEYS.join(", "),
+            });
+        }
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => {
+                return Err(ConfigError::File {
+                    path: shown,
+                    reason: format!(
+                        "`{key}` must be a string or a number, not {}",
+                        other.type_str()
+                    ),
+                });
+            }
+        };
+        values.insert(key.clone(), (text, format!("{shown}: {key}")));
+    }
+    Ok(values)
+}
+
+fn duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value.trim())
+        .map_err(|_| "not a duration; write it like 15m, 7d, 10s or 1h30m".to_string())
+}
+
+fn parse_in_range<T>(value: &str, min: T, max: T) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match value.trim().parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(format!("must be a whole number from {min} to {max}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let s = Settings::from_pairs(&[]).unwrap();
+        assert_eq!(s.addr, "127.0.0.1:8080");
+        assert_eq!(s.database_url, "data/latchkey.db");
+        assert_eq!(s.access_ttl, Duration::from_secs(900));
+        assert_eq!(s.idle_ttl, Duration::from_secs(7 * 86400));
+        assert_eq!(s.absolute_ttl, Duration::from_secs(30 * 86400));
+        assert_eq!(s.reuse_grace, Duration::from_secs(10));
+        assert_eq!(s.bcrypt_cost, 12);
+    }
+
+    #[test]
+    fn durations_are_written_like_15m_7d_3s() {
+        let s = Settings::from_pairs(&[
+            ("access_ttl", "3s"),
+            ("idle_ttl", "2d"),
+            ("absolute_ttl", "7d"),
+        ])
+        .unwrap();
+        assert_eq!(s.access_ttl, Duration::from_secs(3));
+        assert_eq!(s.idle_ttl, Duration::from_secs(2 * 86400));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_the_fix() {
+        let error = Settings::from_pairs(&[("access_ttl", "15x")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("LATCHKEY_ACCESS_TTL"), "{error}");
+        assert!(error.contains("15m"), "{error}");
+        assert!(Settings::from_pairs(&[("access_ttl", "2h")]).is_err());
+        assert!(Settings::from_pairs(&[("leeway", "6s")]).is_err());
+        assert!(Settings::from_pairs(&[("password_min_length", "7")]).is_err());
+        assert!(Settings::from_pairs(&[("bcrypt_cost", "3")]).is_err());
+        assert!(Settings::from_pairs(&[("idle_ttl", "40d")]).is_err());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_or_errors() {
+        let s =
+            Settings::from_pairs(&[("secret", "super-secret-value-that-is-long-enough")]).unwrap();
+        assert!(!format!("{s:?}").contains("super-secret"));
+        assert!(!format!("{:?}", s.describe()).contains("super-secret"));
+    }
+}

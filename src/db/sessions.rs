@@ -1,0 +1,162 @@
+use diesel::prelude::*;
+
+use super::models::{NewSession, Session, User};
+use super::schema::{sessions, users};
+use super::{Conn, DbError, LiveAt};
+
+type LiveFilter = diesel::dsl::And<
+    diesel::dsl::And<
+        diesel::dsl::IsNull<sessions::revoked_at>,
+        diesel::dsl::Gt<sessions::expires_at, i64>,
+    >,
+    diesel::dsl::Gt<sessions::last_used_at, i64>,
+>;
+
+/// Not revoked, before its absolute end and used within the idle lifetime.
+fn is_live(at: LiveAt) -> LiveFilter {
+    sessions::revoked_at
+        .is_null()
+        .and(sessions::expires_at.gt(at.now))
+        .and(sessions::last_used_at.gt(at.idle_cutoff))
+}
+
+pub fn insert(conn: &mut Conn, session: &NewSession<'_>) -> Result<(), DbError> {
+    diesel::insert_into(sessions::table)
+        .values(session)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut Conn, id: &str) -> Result<Option<Session>, DbError> {
+    Ok(sessions::table
+        .find(id)
+        .select(Session::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The session (live or not) together with its user.
+pub fn find_with_user(conn: &mut Conn, id: &str) -> Result<Option<(Session, User)>, DbError> {
+    Ok(sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq(id))
+        .select((Session::as_select(), User::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+/// The session with its user, only if the session is live.
+pub fn find_live_with_user(
+    conn: &mut Conn,
+    id: &str,
+    at: LiveAt,
+) -> Result<Option<(Session, User)>, DbError> {
+    Ok(sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq(id))
+        .filter(is_live(at))
+        .select((Session::as_select(), User::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+/// A user's live sessions, most recently used first.
+pub fn live_for_user(conn: &mut Conn, user_id: &str, at: LiveAt) -> Result<Vec<Session>, DbError> {
+    Ok(sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(is_live(at))
+        .order((sessions::last_used_at.desc(), sessions::id.asc()))
+        .select(Session::as_select())
+        .load(conn)?)
+}
+
+/// One page of every user's live sessions (optionally one user's), newest sign-in first.
+pub fn live_page(
+    conn: &mut Conn,
+    user_id: Option<&str>,
+    at: LiveAt,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<(Session, String)>, i64), DbError> {
+    let mut rows = sessions::table
+        .inner_join(users::table)
+        .filter(is_live(at))
+        .into_boxed();
+    let mut total = sessions::table.filter(is_live(at)).into_boxed();
+    if let Some(user_id) = user_id {
+        rows = rows.filter(sessions::user_id.eq(user_id));
+        total = total.filter(sessions::user_id.eq(user_id));
+    }
+    let rows = rows
+        .order((sessions::created_at.desc(), sessions::id.asc()))
+        .limit(limit)
+        .offset(offset)
+        .select((Session::as_select(), users::username))
+        .load(conn)?;
+    let total = total.count().get_result(conn)?;
+    Ok((rows, total))
+}
+
+/// Marks a session used now (from this address).
+pub fn touch(conn: &mut Conn, id: &str, now: i64, ip: Option<&str>) -> Result<(), DbError> {
+    diesel::update(sessions::table.find(id))
+        .set((
+            sessions::last_used_at.eq(now),
+            sessions::ip.eq(ip.map(str::to_owned)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Revokes one session if it is not revoked yet; returns whether it changed.
+pub fn revoke(conn: &mut Conn, id: &str, now: i64, reason: &str) -> Result<bool, DbError> {
+    let changed = diesel::update(
+        sessions::table
+            .filter(sessions::id.eq(id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(now),
+        sessions::revoked_reason.eq(reason),
+    ))
+    .execute(conn)?;
+    Ok(changed > 0)
+}
+
+/// Revokes every live session of a user except `keep`; returns how many were revoked.
+pub fn revoke_all_for_user(
+    conn: &mut Conn,
+    user_id: &str,
+    keep: Option<&str>,
+    at: LiveAt,
+    reason: &str,
+) -> Result<usize, DbError> {
+    let targets = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(is_live(at))
+        .filter(sessions::id.ne(keep.unwrap_or("")));
+    Ok(diesel::update(targets)
+        .set((
+            sessions::revoked_at.eq(at.now),
+            sessions::revoked_reason.eq(reason),
+        ))
+        .execute(conn)?)
+}
+
+/// Deletes sessions (and, by cascade, their refresh tokens) that ended before `ended_before`:
+/// past their absolute end, idle since the idle cut-off, or revoked. Returns how many went.
+pub fn delete_ended(
+    conn: &mut Conn,
+    ended_before: i64,
+    idle_cutoff: i64,
+) -> Result<usize, DbError> {
+    Ok(diesel::delete(
+        sessions::table.filter(
+            sessions::expires_at
+                .le(ended_before)
+                .or(sessions::last_used_at.le(idle_cutoff))
+                .or(sessions::revoked_at.le(ended_before)),
+        ),
+    )
+    .execute(conn)?)
+}

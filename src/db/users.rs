@@ -1,0 +1,78 @@
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::models::{NewUser, User};
+use super::schema::{sessions, users};
+use super::{Conn, DbError, LiveAt};
+
+/// Inserts a user; `DbError::Conflict` when the username key is taken.
+pub fn insert(conn: &mut Conn, user: &NewUser<'_>) -> Result<User, DbError> {
+    Ok(diesel::insert_into(users::table)
+        .values(user)
+        .returning(User::as_returning())
+        .get_result(conn)?)
+}
+
+pub fn find_by_key(conn: &mut Conn, username_key: &str) -> Result<Option<User>, DbError> {
+    Ok(users::table
+        .filter(users::username_key.eq(username_key))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_id(conn: &mut Conn, id: &str) -> Result<Option<User>, DbError> {
+    Ok(users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// One page of users, oldest first.
+pub fn page(conn: &mut Conn, limit: i64, offset: i64) -> Result<Vec<User>, DbError> {
+    Ok(users::table
+        .order((users::created_at.asc(), users::id.asc()))
+        .limit(limit)
+        .offset(offset)
+        .select(User::as_select())
+        .load(conn)?)
+}
+
+pub fn count(conn: &mut Conn) -> Result<i64, DbError> {
+    Ok(users::table.count().get_result(conn)?)
+}
+
+/// Live-session counts for the given users (users without live sessions are absent).
+pub fn live_session_counts(
+    conn: &mut Conn,
+    user_ids: &[String],
+    at: LiveAt,
+) -> Result<HashMap<String, i64>, DbError> {
+    let rows: Vec<(String, i64)> = sessions::table
+        .filter(sessions::user_id.eq_any(user_ids))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(at.now))
+        .filter(sessions::last_used_at.gt(at.idle_cutoff))
+        .group_by(sessions::user_id)
+        .select((sessions::user_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Sets the role of the user with this key; returns the updated user if there is one.
+pub fn set_role(
+    conn: &mut Conn,
+    username_key: &str,
+    role: &str,
+    now: i64,
+) -> Result<Option<User>, DbError> {
+    Ok(
+        diesel::update(users::table.filter(users::username_key.eq(username_key)))
+            .set((users::role.eq(role), users::updated_at.eq(now)))
+            .returning(User::as_returning())
+            .get_result(conn)
+            .optional()?,
+    )
+}

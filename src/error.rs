@@ -1,0 +1,208 @@
+//! The HTTP face of every error: RFC 9457 problem details, mapped from the domain once.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::auth::tokens::TokenError;
+use crate::auth::{AuthError, FieldError};
+use crate::db::DbError;
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+const REALM: &str = "latchkey";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// RFC 9457 problem details, plus a stable machine-readable `code` and per-field `errors`.
+#[derive(Debug, Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+impl ApiError {
+    /// Status, machine code and the sentence a person can act on.
+    fn describe(&self) -> (StatusCode, &'static str, String) {
+        use StatusCode as S;
+        match self {
+            ApiError::Auth(error) => match error {
+                AuthError::Invalid(errors) => (
+                    S::UNPROCESSABLE_ENTITY,
+                    "invalid_input",
+                    errors
+                        .iter()
+                        .map(|e| e.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+                AuthError::UsernameTaken => (
+                    S::CONFLICT,
+                    "username_taken",
+                    "That username is already taken; choose another one.".into(),
+                ),
+                AuthError::InvalidCredentials => (
+                    S::UNAUTHORIZED,
+                    "invalid_credentials",
+                    "Invalid username or password.".into(),
+                ),
+                AuthError::RegistrationClosed => (
+                    S::FORBIDDEN,
+                    "registration_closed",
+                    "Registration is closed on this server; ask an administrator for an account."
+                        .into(),
+                ),
+                AuthError::InvalidRefreshToken => (
+                    S::UNAUTHORIZED,
+                    "invalid_refresh_token",
+                    "The refresh token is invalid, expired or revoked; sign in again.".into(),
+                ),
+                AuthError::RefreshTokenReuse => (
+                    S::UNAUTHORIZED,
+                    "refresh_token_reused",
+                    "This refresh token was already used, so its session was signed out for \
+                     safety; sign in again."
+                        .into(),
+                ),
+                AuthError::SessionEnded => (
+                    S::UNAUTHORIZED,
+                    "session_ended",
+                    "The session of this access token has ended; sign in again.".into(),
+                ),
+                AuthError::SessionNotFound => (
+                    S::NOT_FOUND,
+                    "session_not_found",
+                    "No live session with that id.".into(),
+                ),
+                AuthError::UserNotFound => (
+                    S::NOT_FOUND,
+                    "user_not_found",
+                    "No user with that id.".into(),
+                ),
+                AuthError::NotAdmin => (
+                    S::FORBIDDEN,
+                    "forbidden",
+                    "This needs the admin role.".into(),
+                ),
+                AuthError::Storage(DbError::Pool(_)) => (
+                    S::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "The server is busy; try again in a moment.".into(),
+                ),
+                AuthError::Storage(_) | AuthError::Internal(_) => internal(),
+            },
+            ApiError::Token(error) => (
+                S::UNAUTHORIZED,
+                "invalid_token",
+                format!("{}.", error.description()),
+            ),
+            ApiError::BadRequest(detail) => (S::BAD_REQUEST, "bad_request", detail.clone()),
+            ApiError::Unprocessable(detail) => {
+                (S::UNPROCESSABLE_ENTITY, "invalid_input", detail.clone())
+            }
+            ApiError::UnsupportedMediaType(detail) => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                detail.clone(),
+            ),
+            ApiError::PayloadTooLarge => (
+                S::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "The request body is larger than 16 KiB.".into(),
+            ),
+            ApiError::NotFound(detail) => (S::NOT_FOUND, "not_found", detail.clone()),
+            ApiError::MethodNotAllowed => (
+                S::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This path does not accept that method; see the API documentation.".into(),
+            ),
+            ApiError::Internal(_) => internal(),
+        }
+    }
+
+    fn www_authenticate(&self) -> Option<String> {
+        let description = match self {
+            ApiError::Token(error) => error.description(),
+            ApiError::Auth(AuthError::SessionEnded) => "The session has ended",
+            _ if self.describe().0 == StatusCode::UNAUTHORIZED => {
+                return Some(format!("Bearer realm=\"{REALM}\""));
+            }
+            _ => return None,
+        };
+        Some(format!(
+            "Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"{description}\""
+        ))
+    }
+}
+
+fn internal() -> (StatusCode, &'static str, String) {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "Something went wrong on our side; try again. If it keeps happening, tell the operator."
+            .into(),
+    )
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.describe().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, code, detail) = self.describe();
+        if status.is_server_error() {
+            // The cause goes to the log, never to the client.
+            tracing::error!(error = %self, "request failed");
+        }
+        let errors = match self {
+            ApiError::Auth(AuthError::Invalid(errors)) => Some(errors.as_slice()),
+            _ => None,
+        };
+        let problem = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail,
+            code,
+            errors,
+        };
+        let mut response = HttpResponse::build(status);
+        response.content_type(PROBLEM_CONTENT_TYPE);
+        if let Some(challenge) = self.www_authenticate()
+            && let Ok(value) = HeaderValue::from_str(&challenge)
+        {
+            response.insert_header((header::WWW_AUTHENTICATE, value));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        response.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}

@@ -1,0 +1,139 @@
+//! Admin routes: every handler checks that the caller's session is live and that the user is an
+//! admin now (the role is read from the database, not trusted from the token).
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{PageBody, Paging, SessionBody, rfc3339};
+use crate::auth::AuthService;
+use crate::error::ApiError;
+use crate::routes::extractors::Bearer;
+use crate::routes::{blocking, resource};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/admin/users").route(web::get().to(users)))
+        .service(
+            resource("/admin/users/{id}/sessions").route(web::delete().to(revoke_user_sessions)),
+        )
+        .service(resource("/admin/sessions").route(web::get().to(sessions)))
+        .service(resource("/admin/sessions/{id}").route(web::delete().to(revoke_session)));
+}
+
+#[derive(Serialize)]
+struct UserBody {
+    id: String,
+    username: String,
+    role: String,
+    created_at: String,
+    live_sessions: i64,
+}
+
+#[derive(Serialize)]
+struct AdminSessionBody {
+    #[serde(flatten)]
+    session: SessionBody,
+    user_id: String,
+    username: String,
+}
+
+/// `?user_id=...&page=...&per_page=...` (no `serde(flatten)`: it breaks numbers in query strings).
+#[derive(Deserialize)]
+struct SessionFilter {
+    user_id: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+async fn users(
+    auth: web::Data<AuthService>,
+    Bearer(claims): Bearer,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, offset) = paging.limit_offset();
+    let page = blocking(move || {
+        auth.live_admin_session(&claims.sid)?;
+        auth.list_users(limit, offset)
+    })
+    .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|summary| UserBody {
+            created_at: rfc3339(summary.user.created_at),
+            id: summary.user.id,
+            username: summary.user.username,
+            role: summary.user.role,
+            live_sessions: summary.live_sessions,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(PageBody {
+        items,
+        page: paging.page(),
+        per_page: paging.per_page(),
+        total: page.total,
+    }))
+}
+
+async fn sessions(
+    auth: web::Data<AuthService>,
+    Bearer(claims): Bearer,
+    filter: web::Query<SessionFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = filter.into_inner();
+    let paging = Paging {
+        page: filter.page,
+        per_page: filter.per_page,
+    };
+    let (limit, offset) = paging.limit_offset();
+    let lifetimes = auth.config().lifetimes;
+    let user_id = filter.user_id.clone();
+    let page = blocking(move || {
+        auth.live_admin_session(&claims.sid)?;
+        auth.list_live_sessions(user_id.as_deref(), limit, offset)
+    })
+    .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|(session, username)| AdminSessionBody {
+            user_id: session.user_id.clone(),
+            session: SessionBody::new(session, &lifetimes),
+            username,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(PageBody {
+        items,
+        page: paging.page(),
+        per_page: paging.per_page(),
+        total: page.total,
+    }))
+}
+
+async fn revoke_session(
+    auth: web::Data<AuthService>,
+    Bearer(claims): Bearer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let target = path.into_inner();
+    blocking(move || {
+        auth.live_admin_session(&claims.sid)?;
+        auth.admin_revoke_session(&target)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn revoke_user_sessions(
+    auth: web::Data<AuthService>,
+    Bearer(claims): Bearer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user_id = path.into_inner();
+    let revoked = blocking(move || {
+        auth.live_admin_session(&claims.sid)?;
+        auth.admin_revoke_user_sessions(&user_id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "revoked": revoked })))
+}

@@ -1,0 +1,90 @@
+//! The JSON API under `/api`.
+
+mod admin;
+mod auth;
+mod me;
+mod sessions;
+
+use actix_web::web;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::auth::sessions::Lifetimes;
+use crate::db::models::Session;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api")
+            .configure(auth::configure)
+            .configure(me::configure)
+            .configure(sessions::configure)
+            .configure(admin::configure),
+    );
+}
+
+/// Unix seconds as an RFC 3339 UTC timestamp.
+pub fn rfc3339(seconds: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// A session as the API shows it. `expires_at` is when it ends if it is not used again: the
+/// idle end, never later than the absolute end.
+#[derive(Debug, Serialize)]
+pub struct SessionBody {
+    pub id: String,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub expires_at: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl SessionBody {
+    pub fn new(session: Session, lifetimes: &Lifetimes) -> SessionBody {
+        SessionBody {
+            created_at: rfc3339(session.created_at),
+            last_used_at: rfc3339(session.last_used_at),
+            expires_at: rfc3339(lifetimes.ends_at(&session)),
+            id: session.id,
+            user_agent: session.user_agent,
+            ip: session.ip,
+        }
+    }
+}
+
+/// `?page=1&per_page=50`; pages start at 1, at most 200 rows a page.
+#[derive(Debug, Deserialize)]
+pub struct Paging {
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+pub const DEFAULT_PER_PAGE: u32 = 50;
+pub const MAX_PER_PAGE: u32 = 200;
+
+impl Paging {
+    pub fn page(&self) -> u32 {
+        self.page.unwrap_or(1).max(1)
+    }
+    pub fn per_page(&self) -> u32 {
+        self.per_page
+            .unwrap_or(DEFAULT_PER_PAGE)
+            .clamp(1, MAX_PER_PAGE)
+    }
+    pub fn limit_offset(&self) -> (i64, i64) {
+        let per_page = i64::from(self.per_page());
+        (per_page, (i64::from(self.page()) - 1) * per_page)
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PageBody<T> {
+    pub items: Vec<T>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: i64,
+}

@@ -1,0 +1,70 @@
+//! Request extractors: the caller's access token and where the request came from.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+
+use crate::auth::AuthService;
+use crate::auth::sessions::ClientInfo;
+use crate::auth::tokens::{AccessClaims, TokenError};
+use crate::error::ApiError;
+
+/// A request with a valid access token. Checked offline: the session may have been revoked
+/// since the token was issued (handlers that manage sessions check that too).
+pub struct Bearer(pub AccessClaims);
+
+impl FromRequest for Bearer {
+    type Error = ApiError;
+    type Future = Ready<Result<Bearer, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(bearer(request).map(Bearer))
+    }
+}
+
+/// Like `Bearer`, but absent credentials are `None` instead of an error.
+pub struct MaybeBearer(pub Option<AccessClaims>);
+
+impl FromRequest for MaybeBearer {
+    type Error = ApiError;
+    type Future = Ready<Result<MaybeBearer, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(match bearer(request) {
+            Ok(claims) => Ok(MaybeBearer(Some(claims))),
+            Err(ApiError::Token(TokenError::Missing)) => Ok(MaybeBearer(None)),
+            Err(other) => Err(other),
+        })
+    }
+}
+
+fn bearer(request: &HttpRequest) -> Result<AccessClaims, ApiError> {
+    let auth = request
+        .app_data::<web::Data<AuthService>>()
+        .ok_or_else(|| ApiError::Internal("AuthService is not registered".into()))?;
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Err(TokenError::Missing.into());
+    };
+    let value = value.to_str().map_err(|_| TokenError::Malformed)?;
+    let (scheme, token) = value.split_once(' ').ok_or(TokenError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(TokenError::Missing.into());
+    }
+    Ok(auth.verify_access_token(token.trim())?)
+}
+
+impl FromRequest for ClientInfo {
+    type Error = ApiError;
+    type Future = Ready<Result<ClientInfo, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let ip = request.peer_addr().map(|addr| addr.ip().to_string());
+        let user_agent = request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        ready(Ok(ClientInfo::new(ip, user_agent)))
+    }
+}

@@ -1,0 +1,84 @@
+//! HTTP routes. Handlers parse, call the domain on a blocking thread, and map the result.
+
+pub mod api;
+pub mod extractors;
+pub mod health;
+pub mod jwks;
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::{HttpRequest, HttpResponse, Resource, web};
+
+use crate::auth::AuthError;
+use crate::error::ApiError;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(json_config())
+        .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .configure(health::configure)
+        .configure(jwks::configure)
+        .configure(api::configure);
+}
+
+/// Answers every path no route matched.
+pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "Nothing lives at {}.",
+        request.path()
+    )))
+}
+
+/// A resource that answers 405 (with a problem body) to methods it has no route for.
+pub fn resource(path: &str) -> Resource {
+    web::resource(path).default_service(web::to(|| async {
+        Err::<HttpResponse, _>(ApiError::MethodNotAllowed)
+    }))
+}
+
+/// Runs domain work (Diesel, bcrypt) on the blocking pool, never on an async worker.
+pub async fn blocking<T, F>(work: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, AuthError> + Send + 'static,
+    T: Send + 'static,
+{
+    web::block(work)
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+        .map_err(ApiError::from)
+}
+
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(MAX_BODY_BYTES)
+        .error_handler(|error, _request| json_error(error).into())
+}
+
+fn json_error(error: JsonPayloadError) -> ApiError {
+    match error {
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
+            "Send the body as JSON with the header Content-Type: application/json.".into(),
+        ),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::PayloadTooLarge
+        }
+        JsonPayloadError::Deserialize(error) if error.is_data() => ApiError::Unprocessable(
+            format!("The JSON body does not fit this endpoint: {error}."),
+        ),
+        JsonPayloadError::Deserialize(error) => {
+            ApiError::BadRequest(format!("The body is not valid JSON: {error}."))
+        }
+        other => ApiError::BadRequest(format!("The request body could not be read: {other}.")),
+    }
+}
+
+fn query_error(error: QueryPayloadError, _request: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(format!("The query string is not valid: {error}.")).into()
+}
+
+fn path_error(_error: PathError, request: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound(format!("Nothing lives at {}.", request.path())).into()
+}

@@ -1,0 +1,185 @@
+//! Wiring: settings -> storage -> domain -> HTTP server. `main` and the tests share this path;
+//! tests bind port 0 and get the real server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+use tokio::task::JoinHandle;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::secret::{SecretError, ServerSecret};
+use crate::auth::sessions::Lifetimes;
+use crate::auth::tokens::TokenSettings;
+use crate::auth::{AuthConfig, AuthError, AuthService, Clock};
+use crate::config::{ConfigError, Settings};
+use crate::db::{Db, DbError};
+use crate::routes;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("{0}")]
+    Auth(#[from] AuthError),
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: String, reason: String },
+}
+
+/// Opens the database, loads the secret and keys: everything but HTTP (the CLI uses this too).
+pub fn build_auth_service(settings: &Settings, clock: Clock) -> Result<AuthService, StartupError> {
+    settings.check()?;
+    let secret = ServerSecret::load(
+        settings.secret.as_ref().map(|s| s.expose()),
+        &settings.secret_file,
+    )?;
+    let db = Db::open(&settings.database_url, settings.database_pool_size)?;
+    let seconds = |d: Duration| d.as_secs() as i64;
+    let config = AuthConfig {
+        tokens: TokenSettings {
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+            access_ttl_seconds: seconds(settings.access_ttl),
+            leeway_seconds: settings.leeway.as_secs(),
+        },
+        lifetimes: Lifetimes {
+            idle: seconds(settings.idle_ttl),
+            absolute: seconds(settings.absolute_ttl),
+            reuse_grace: seconds(settings.reuse_grace),
+        },
+        password_min_chars: settings.password_min_length,
+        bcrypt_cost: settings.bcrypt_cost,
+        registration_open: settings.registration_open,
+    };
+    let pepper = settings
+        .password_pepper
+        .as_ref()
+        .map(|p| p.expose().as_bytes().to_vec());
+    Ok(AuthService::new(
+        db,
+        config,
+        Arc::new(secret),
+        pepper,
+        clock,
+    )?)
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    auth: web::Data<AuthService>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    pub fn build(settings: Settings) -> Result<Application, StartupError> {
+        Application::build_with_clock(settings, Clock::system())
+    }
+
+    /// Must be called inside a Tokio runtime (actix's or a test's).
+    pub fn build_with_clock(settings: Settings, clock: Clock) -> Result<Application, StartupError> {
+        let auth = web::Data::new(build_auth_service(&settings, clock)?);
+        let listen_failed = |e: std::io::Error| StartupError::Listen {
+            addr: settings.addr.clone(),
+            reason: e.to_string(),
+        };
+        let listener = TcpListener::bind(&settings.addr).map_err(listen_failed)?;
+        let port = listener.local_addr().map_err(listen_failed)?.port();
+
+        let app_auth = auth.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(security_headers())
+                .wrap(TracingLogger::default())
+                .app_data(app_auth.clone())
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        .shutdown_timeout(10);
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener).map_err(listen_failed)?.run();
+
+        let background = vec![
+            spawn_every(settings.prune_interval, auth.clone(), "prune", |auth| {
+                auth.prune().map(|n| format!("deleted {n} ended sessions"))
+            }),
+            spawn_every(
+                settings.key_reload_interval,
+                auth.clone(),
+                "key reload",
+                |auth| auth.reload_keys().map(|_| String::new()),
+            ),
+        ];
+        Ok(Application {
+            port,
+            server,
+            auth,
+            background,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The domain service this server uses (tests inspect storage through it).
+    pub fn auth(&self) -> web::Data<AuthService> {
+        self.auth.clone()
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM or `handle().stop()`, finishing requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        for task in self.background {
+            task.abort();
+        }
+        result
+    }
+}
+
+/// Headers every response carries. `no-store` keeps tokens out of caches; routes that are safe
+/// to cache (the JWKS) set their own Cache-Control, which this does not override.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CACHE_CONTROL, "no-store"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+}
+
+/// Runs `job` on the blocking pool every `interval` (not at start), logging the outcome.
+fn spawn_every(
+    interval: Duration,
+    auth: web::Data<AuthService>,
+    name: &'static str,
+    job: fn(&AuthService) -> Result<String, AuthError>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let auth = auth.clone();
+            match tokio::task::spawn_blocking(move || job(&auth)).await {
+                Ok(Ok(outcome)) if !outcome.is_empty() => tracing::info!(task = name, "{outcome}"),
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::error!(task = name, %error, "background task failed"),
+                Err(error) => tracing::error!(task = name, %error, "background task panicked"),
+            }
+        }
+    })
+}

@@ -1,0 +1,177 @@
+//! The operator's command line, run as a real process against a test server's database.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{PASSWORD, TEST_SECRET, TestApp, assert_problem, spawn_app, spawn_app_with};
+
+fn latchkey(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(args)
+        .current_dir(app.dir.path())
+        .env("LATCHKEY_DATABASE_URL", &app.settings.database_url)
+        .env("LATCHKEY_SECRET", TEST_SECRET)
+        .env("LATCHKEY_BCRYPT_COST", "4")
+        .env("LATCHKEY_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the latchkey binary runs");
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(input) = stdin {
+        pipe.write_all(input.as_bytes()).unwrap();
+    }
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn user_add_creates_an_admin_who_can_use_admin_routes() {
+    let app = spawn_app().await;
+
+    let output = latchkey(
+        &app,
+        &["user", "add", "root", "--admin", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("root (admin)"));
+    let tokens = app.login_ok("root").await;
+    assert_eq!(
+        app.get("/api/admin/users", &tokens.access).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn user_add_refuses_weak_passwords_and_needs_stdin() {
+    let app = spawn_app().await;
+
+    let weak = latchkey(
+        &app,
+        &["user", "add", "root", "--password-stdin"],
+        Some("short\n"),
+    );
+    assert!(!weak.status.success());
+    assert!(
+        text(&weak.stderr).contains("at least 12 characters"),
+        "{}",
+        text(&weak.stderr)
+    );
+
+    let no_stdin_flag = latchkey(&app, &["user", "add", "root"], None);
+    assert!(!no_stdin_flag.status.success());
+    assert!(text(&no_stdin_flag.stderr).contains("--password-stdin"));
+}
+
+#[tokio::test]
+async fn set_role_promotes_and_demotes() {
+    let app = spawn_app().await;
+    let tokens = app.signed_in("alice").await;
+    assert_problem(
+        app.get("/api/admin/users", &tokens.access).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    let promoted = latchkey(&app, &["user", "set-role", "ALICE", "admin"], None);
+    assert!(promoted.status.success(), "{}", text(&promoted.stderr));
+    assert_eq!(
+        app.get("/api/admin/users", &tokens.access).await.status(),
+        StatusCode::OK
+    );
+
+    let demoted = latchkey(&app, &["user", "set-role", "alice", "user"], None);
+    assert!(demoted.status.success());
+    assert_problem(
+        app.get("/api/admin/users", &tokens.access).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    let unknown = latchkey(&app, &["user", "set-role", "nobody", "admin"], None);
+    assert!(!unknown.status.success());
+}
+
+#[tokio::test]
+async fn keys_rotate_is_picked_up_by_a_running_server() {
+    let app = spawn_app_with(|s| s.key_reload_interval = Duration::from_secs(1)).await;
+    let before = app.signed_in("alice").await;
+
+    let output = latchkey(&app, &["keys", "rotate"], None);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let new_kid = text(&output.stdout)
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let mut published = false;
+    for _ in 0..50 {
+        let jwks: Value = app
+            .client
+            .get(app.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == new_kid.as_str())
+        {
+            published = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(published, "the running server never published {new_kid}");
+    app.me(&before.access).await;
+
+    let listed = latchkey(&app, &["keys", "list"], None);
+    assert!(text(&listed.stdout).contains(&new_kid));
+}
+
+#[tokio::test]
+async fn prune_and_config_check_run() {
+    let app = spawn_app().await;
+    let prune = latchkey(&app, &["prune"], None);
+    assert!(prune.status.success(), "{}", text(&prune.stderr));
+    assert!(text(&prune.stdout).contains("deleted 0"));
+
+    let check = latchkey(&app, &["config", "check"], None);
+    assert!(check.status.success());
+    let shown = text(&check.stdout);
+    assert!(shown.contains("LATCHKEY_ACCESS_TTL"));
+    assert!(
+        !shown.contains(TEST_SECRET),
+        "config check printed the secret"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_setting_stops_the_binary_with_a_message_naming_it() {
+    let app = spawn_app().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["config", "check"])
+        .current_dir(app.dir.path())
+        .env("LATCHKEY_ACCESS_TTL", "forever")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("LATCHKEY_ACCESS_TTL"));
+}

@@ -1,0 +1,13 @@
+//! Black-box tests: the real server on port 0, its own temporary database, driven over HTTP.
+
+mod access_tokens;
+mod admin;
+mod bad_input;
+mod cli;
+mod health_and_keys;
+mod login;
+mod refresh;
+mod register;
+mod sessions;
+
+mod helpers;
