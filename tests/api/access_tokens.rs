@@ -19,15 +19,7 @@ fn b64(value: &Value) -> String {
 }
 
 async fn public_key(app: &TestApp) -> (String, Vec<u8>) {
-    let jwks: Value = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = app.jwks().await;
     let key = &jwks["keys"][0];
     (
         key["kid"].as_str().unwrap().to_owned(),

@@ -70,12 +70,7 @@ async fn an_admin_lists_live_sessions_filtered_and_paged() {
     }
     let bob = app.signed_in("bob").await;
     // A revoked session is not live and is not listed.
-    app.client
-        .post(app.url("/api/auth/logout"))
-        .bearer_auth(&bob.access)
-        .send()
-        .await
-        .unwrap();
+    app.logout(&bob.access).await;
     let alice_id = app.me(&alice.access).await["id"]
         .as_str()
         .unwrap()

@@ -5,7 +5,6 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::Value;
 
 use crate::helpers::{PASSWORD, TEST_SECRET, TestApp, assert_problem, spawn_app, spawn_app_with};
 
@@ -119,15 +118,7 @@ async fn keys_rotate_is_picked_up_by_a_running_server() {
 
     let mut published = false;
     for _ in 0..50 {
-        let jwks: Value = app
-            .client
-            .get(app.url("/.well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let jwks = app.jwks().await;
         if jwks["keys"]
             .as_array()
             .unwrap()

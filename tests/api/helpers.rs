@@ -202,6 +202,26 @@ impl TestApp {
             .unwrap()
     }
 
+    pub async fn logout(&self, access: &str) -> Response {
+        self.client
+            .post(self.url("/api/auth/logout"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn jwks(&self) -> Value {
+        let response = self
+            .client
+            .get(self.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
     pub async fn me(&self, access: &str) -> Value {
         let response = self.get("/api/me", access).await;
         assert_eq!(response.status(), StatusCode::OK);

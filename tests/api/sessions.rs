@@ -130,13 +130,7 @@ async fn signing_out_all_other_devices_keeps_the_current_one() {
 async fn session_endpoints_refuse_the_access_token_of_a_revoked_session() {
     let app = spawn_app().await;
     let tokens = app.signed_in("alice").await;
-    let response = app
-        .client
-        .post(app.url("/api/auth/logout"))
-        .bearer_auth(&tokens.access)
-        .send()
-        .await
-        .unwrap();
+    let response = app.logout(&tokens.access).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
     // /api/me trusts the token until it expires (documented trade-off)...
@@ -157,24 +151,12 @@ async fn logout_with_a_bearer_token_ends_its_session() {
     let app = spawn_app().await;
     let tokens = app.signed_in("alice").await;
 
-    let response = app
-        .client
-        .post(app.url("/api/auth/logout"))
-        .bearer_auth(&tokens.access)
-        .send()
-        .await
-        .unwrap();
+    let response = app.logout(&tokens.access).await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_problem(app.refresh(&tokens.refresh).await, StatusCode::UNAUTHORIZED).await;
     // Logging out twice is fine.
-    let again = app
-        .client
-        .post(app.url("/api/auth/logout"))
-        .bearer_auth(&tokens.access)
-        .send()
-        .await
-        .unwrap();
+    let again = app.logout(&tokens.access).await;
     assert_eq!(again.status(), StatusCode::NO_CONTENT);
 }
 

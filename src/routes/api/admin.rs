@@ -56,23 +56,15 @@ async fn users(
         auth.list_users(limit, offset)
     })
     .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|summary| UserBody {
+    Ok(
+        HttpResponse::Ok().json(PageBody::new(page, &paging, |summary| UserBody {
             created_at: rfc3339(summary.user.created_at),
             id: summary.user.id,
             username: summary.user.username,
             role: summary.user.role,
             live_sessions: summary.live_sessions,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(PageBody {
-        items,
-        page: paging.page(),
-        per_page: paging.per_page(),
-        total: page.total,
-    }))
+        })),
+    )
 }
 
 async fn sessions(
@@ -93,21 +85,15 @@ async fn sessions(
         auth.list_live_sessions(user_id.as_deref(), limit, offset)
     })
     .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|(session, username)| AdminSessionBody {
-            user_id: session.user_id.clone(),
-            session: SessionBody::new(session, &lifetimes),
-            username,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(PageBody {
-        items,
-        page: paging.page(),
-        per_page: paging.per_page(),
-        total: page.total,
-    }))
+    Ok(
+        HttpResponse::Ok().json(PageBody::new(page, &paging, |(session, username)| {
+            AdminSessionBody {
+                user_id: session.user_id.clone(),
+                session: SessionBody::new(session, &lifetimes),
+                username,
+            }
+        })),
+    )
 }
 
 async fn revoke_session(

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::auth::sessions::Lifetimes;
+use crate::auth::sessions::{Lifetimes, Page};
 use crate::db::models::Session;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -87,4 +87,15 @@ pub struct PageBody<T> {
     pub page: u32,
     pub per_page: u32,
     pub total: i64,
+}
+
+impl<T> PageBody<T> {
+    pub fn new<S>(page: Page<S>, paging: &Paging, item: impl FnMut(S) -> T) -> PageBody<T> {
+        PageBody {
+            items: page.items.into_iter().map(item).collect(),
+            page: paging.page(),
+            per_page: paging.per_page(),
+            total: page.total,
+        }
+    }
 }
