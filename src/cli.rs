@@ -134,6 +134,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
     };
     telemetry::init(&settings.log);
+    for name in crate::config::unknown_env_vars() {
+        tracing::warn!("{name} is not a Latchkey setting and is ignored; see the README's list");
+    }
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         command => {

@@ -127,6 +127,16 @@ pub const KEYS: &[&str] = &[
     "log",
 ];
 
+/// `LATCHKEY_*` variables that match no setting: almost always a typo worth a warning.
+pub fn unknown_env_vars() -> Vec<String> {
+    std::env::vars()
+        .map(|(name, _)| name)
+        .filter(|name| name.starts_with("LATCHKEY_") && name != "LATCHKEY_CONFIG")
+        .filter(|name| !name.starts_with("LATCHKEY_TEST_"))
+        .filter(|name| !KEYS.iter().any(|key| env_name(key) == *name))
+        .collect()
+}
+
 pub fn env_name(key: &str) -> String {
     format!("LATCHKEY_{}", key.to_ascii_uppercase())
 }
@@ -336,7 +346,7 @@ impl Settings {
     }
 }
 
-fn read_file(path: &PathBuf) -> Result<BTreeMap<String, (String, String)>, ConfigError> {
+fn read_file(path: &std::path::Path) -> Result<BTreeMap<String, (String, String)>, ConfigError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
         path: shown.clone(),
@@ -429,6 +439,26 @@ mod tests {
         assert!(Settings::from_pairs(&[("password_min_length", "7")]).is_err());
         assert!(Settings::from_pairs(&[("bcrypt_cost", "3")]).is_err());
         assert!(Settings::from_pairs(&[("idle_ttl", "40d")]).is_err());
+    }
+
+    #[test]
+    fn the_config_file_uses_the_same_keys_and_refuses_unknown_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.toml");
+        std::fs::write(&path, "access_ttl = \"5m\"\nbcrypt_cost = 10\n").unwrap();
+        let s = Settings::from_values(read_file(&path).unwrap()).unwrap();
+        assert_eq!(s.access_ttl, Duration::from_secs(300));
+        assert_eq!(s.bcrypt_cost, 10);
+
+        std::fs::write(&path, "acces_ttl = \"5m\"\n").unwrap();
+        let error = read_file(&path).unwrap_err().to_string();
+        assert!(error.contains("acces_ttl"), "{error}");
+
+        std::fs::write(&path, "bcrypt_cost = 2\n").unwrap();
+        let error = Settings::from_values(read_file(&path).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("bcrypt_cost"), "{error}");
     }
 
     #[test]

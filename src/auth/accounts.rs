@@ -103,8 +103,7 @@ impl AuthService {
             user_agent: client.user_agent.as_deref(),
             ip: client.ip.as_deref(),
         };
-        let mut conn = self.db.conn()?;
-        db::write_transaction(&mut conn, |conn| {
+        db::write_transaction(&mut *self.db.conn()?, |conn| {
             db::sessions::insert(conn, &new_session)?;
             db::refresh_tokens::insert(
                 conn,
@@ -117,8 +116,17 @@ impl AuthService {
             )?;
             Ok::<_, AuthError>(())
         })?;
-        let session = db::sessions::find(&mut conn, &session_id)?
-            .ok_or_else(|| AuthError::Internal("a new session vanished".into()))?;
+        let session = Session {
+            id: session_id.clone(),
+            user_id: user.id.clone(),
+            created_at: now,
+            last_used_at: now,
+            expires_at: new_session.expires_at,
+            revoked_at: None,
+            revoked_reason: None,
+            user_agent: client.user_agent.clone(),
+            ip: client.ip.clone(),
+        };
         Ok((session, secret))
     }
 

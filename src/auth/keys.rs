@@ -40,7 +40,8 @@ fn cipher(secret: &ServerSecret) -> ChaCha20Poly1305 {
     ChaCha20Poly1305::new(secret.derive_key(SEAL_LABEL).as_ref().into())
 }
 
-/// Creates a key pair and stores it; returns its kid.
+/// Creates a key pair and stores it; returns its kid. Call inside a write transaction, so the
+/// generation cannot be taken twice.
 pub fn create(conn: &mut Conn, secret: &ServerSecret, now: i64) -> Result<String, AuthError> {
     let mut seed = Zeroizing::new([0u8; 32]);
     super::random_fill(seed.as_mut())?;
@@ -63,10 +64,12 @@ pub fn create(conn: &mut Conn, secret: &ServerSecret, now: i64) -> Result<String
     let mut sealed = nonce.to_vec();
     sealed.extend_from_slice(&ciphertext);
 
+    let generation = db::keys::next_generation(conn)?;
     db::keys::insert(
         conn,
         &NewSigningKey {
             kid: &kid,
+            generation,
             algorithm: ALGORITHM,
             public_key: &public,
             private_key_sealed: &sealed,

@@ -11,11 +11,19 @@ pub fn insert(conn: &mut Conn, key: &NewSigningKey<'_>) -> Result<(), DbError> {
     Ok(())
 }
 
+/// The generation a new key gets: one past the newest, retired or not.
+pub fn next_generation(conn: &mut Conn) -> Result<i32, DbError> {
+    let newest: Option<i32> = signing_keys::table
+        .select(diesel::dsl::max(signing_keys::generation))
+        .first(conn)?;
+    Ok(newest.unwrap_or(0) + 1)
+}
+
 /// Keys that still sign or verify, oldest first (the last one signs).
 pub fn active(conn: &mut Conn) -> Result<Vec<SigningKey>, DbError> {
     Ok(signing_keys::table
         .filter(signing_keys::retired_at.is_null())
-        .order((signing_keys::created_at.asc(), signing_keys::kid.asc()))
+        .order(signing_keys::generation.asc())
         .select(SigningKey::as_select())
         .load(conn)?)
 }
@@ -23,7 +31,7 @@ pub fn active(conn: &mut Conn) -> Result<Vec<SigningKey>, DbError> {
 /// Every key, retired ones included, oldest first.
 pub fn all(conn: &mut Conn) -> Result<Vec<SigningKey>, DbError> {
     Ok(signing_keys::table
-        .order((signing_keys::created_at.asc(), signing_keys::kid.asc()))
+        .order(signing_keys::generation.asc())
         .select(SigningKey::as_select())
         .load(conn)?)
 }

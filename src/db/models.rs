@@ -80,6 +80,7 @@ pub struct NewRefreshToken<'a> {
 #[diesel(table_name = signing_keys, check_for_backend(diesel::sqlite::Sqlite))]
 pub struct SigningKey {
     pub kid: String,
+    pub generation: i32,
     pub algorithm: String,
     pub public_key: Vec<u8>,
     pub private_key_sealed: Vec<u8>,
@@ -91,6 +92,7 @@ pub struct SigningKey {
 #[diesel(table_name = signing_keys)]
 pub struct NewSigningKey<'a> {
     pub kid: &'a str,
+    pub generation: i32,
     pub algorithm: &'a str,
     pub public_key: &'a [u8],
     pub private_key_sealed: &'a [u8],

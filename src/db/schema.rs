@@ -28,6 +28,7 @@ diesel::table! {
 diesel::table! {
     signing_keys (kid) {
         kid -> Text,
+        generation -> Integer,
         algorithm -> Text,
         public_key -> Binary,
         private_key_sealed -> Binary,

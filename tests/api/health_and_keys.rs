@@ -83,12 +83,16 @@ async fn a_rotated_key_signs_new_tokens_while_old_tokens_stay_valid() {
     let before = app.signed_in("alice").await;
     let old_kid = kid_of(&before.access);
 
-    // Rotate from "another process": the domain call `latchkey keys rotate` makes.
-    let auth = app.auth();
-    let new_kid = tokio::task::spawn_blocking(move || auth.rotate_keys())
-        .await
-        .unwrap()
-        .unwrap();
+    // Rotate (as `latchkey keys rotate` does) three times within one second: the newest key
+    // must sign even though the creation timestamps tie.
+    let mut new_kid = String::new();
+    for _ in 0..3 {
+        let auth = app.auth();
+        new_kid = tokio::task::spawn_blocking(move || auth.rotate_keys())
+            .await
+            .unwrap()
+            .unwrap();
+    }
     assert_ne!(new_kid, old_kid);
 
     let after = app.login_ok("alice").await;

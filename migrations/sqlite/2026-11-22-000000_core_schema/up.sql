@@ -45,6 +45,8 @@ CREATE INDEX refresh_tokens_session_id_idx ON refresh_tokens (session_id);
 
 CREATE TABLE signing_keys (
     kid TEXT PRIMARY KEY NOT NULL,
+    -- 1, 2, 3...: the newest active key signs. Timestamps can tie; this cannot.
+    generation INTEGER NOT NULL UNIQUE,
     algorithm TEXT NOT NULL,
     public_key BLOB NOT NULL,
     -- Nonce + ChaCha20-Poly1305 ciphertext under a key derived from the server secret.
