@@ -52,6 +52,8 @@ pub struct Settings {
     pub issuer: String,
     pub audience: String,
     pub registration_open: bool,
+    /// HTTPS deployments: cookies get `Secure` and the `__Host-` name prefix.
+    pub cookie_secure: bool,
     pub prune_interval: Duration,
     pub key_reload_interval: Duration,
     pub workers: Option<usize>,
@@ -77,6 +79,7 @@ impl Default for Settings {
             issuer: "latchkey".into(),
             audience: "latchkey".into(),
             registration_open: true,
+            cookie_secure: false,
             prune_interval: Duration::from_secs(3600),
             key_reload_interval: Duration::from_secs(30),
             workers: None,
@@ -121,6 +124,7 @@ pub const KEYS: &[&str] = &[
     "issuer",
     "audience",
     "registration",
+    "cookie_secure",
     "prune_interval",
     "key_reload_interval",
     "workers",
@@ -212,6 +216,13 @@ impl Settings {
                         "open" => true,
                         "closed" => false,
                         _ => return Err(invalid("write `open` or `closed`")),
+                    }
+                }
+                "cookie_secure" => {
+                    s.cookie_secure = match value.as_str() {
+                        "true" | "1" | "yes" => true,
+                        "false" | "0" | "no" => false,
+                        _ => return Err(invalid("write `true` (HTTPS) or `false`")),
                     }
                 }
                 "prune_interval" => s.prune_interval = duration(value).map_err(|p| invalid(&p))?,
@@ -331,6 +342,7 @@ impl Settings {
                 }
                 .into(),
             ),
+            ("cookie_secure", self.cookie_secure.to_string()),
             ("prune_interval", d(self.prune_interval)),
             ("key_reload_interval", d(self.key_reload_interval)),
             (

@@ -28,6 +28,8 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("internal error: {0}")]
@@ -137,6 +139,7 @@ impl ApiError {
                 "The request body is larger than 16 KiB.".into(),
             ),
             ApiError::NotFound(detail) => (S::NOT_FOUND, "not_found", detail.clone()),
+            ApiError::Forbidden(detail) => (S::FORBIDDEN, "forbidden", detail.clone()),
             ApiError::MethodNotAllowed => (
                 S::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
@@ -168,6 +171,13 @@ fn internal() -> (StatusCode, &'static str, String) {
         "Something went wrong on our side; try again. If it keeps happening, tell the operator."
             .into(),
     )
+}
+
+impl ApiError {
+    /// True for refusals caused by the request (4xx), false for our own failures.
+    pub fn is_client_error(&self) -> bool {
+        self.describe().0.is_client_error()
+    }
 }
 
 impl ResponseError for ApiError {

@@ -5,6 +5,11 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_session::SessionMiddleware;
+use actix_session::config::{CookieContentSecurity, PersistentSession};
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
@@ -19,6 +24,7 @@ use crate::auth::{AuthConfig, AuthError, AuthService, Clock};
 use crate::config::{ConfigError, Settings};
 use crate::db::{Db, DbError};
 use crate::routes;
+use crate::routes::cookies::CookiePolicy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -94,12 +100,31 @@ impl Application {
         let listener = TcpListener::bind(&settings.addr).map_err(listen_failed)?;
         let port = listener.local_addr().map_err(listen_failed)?.port();
 
+        let cookie_policy = CookiePolicy {
+            secure: settings.cookie_secure,
+        };
+        let session_key = Key::from(auth.page_cookie_key().as_slice());
+        let page_session_ttl = CookieDuration::seconds(settings.absolute_ttl.as_secs() as i64);
         let app_auth = auth.clone();
         let mut server = HttpServer::new(move || {
+            let page_session =
+                SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
+                    .cookie_name(cookie_policy.page_cookie_name())
+                    .cookie_secure(cookie_policy.secure)
+                    .cookie_http_only(true)
+                    // Lax: following a link to this site from elsewhere keeps the person signed in;
+                    // forms still need the CSRF token.
+                    .cookie_same_site(SameSite::Lax)
+                    .cookie_path("/".into())
+                    .cookie_content_security(CookieContentSecurity::Private)
+                    .session_lifecycle(PersistentSession::default().session_ttl(page_session_ttl))
+                    .build();
             App::new()
+                .wrap(page_session)
                 .wrap(security_headers())
                 .wrap(TracingLogger::default())
                 .app_data(app_auth.clone())
+                .app_data(web::Data::new(cookie_policy))
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         })
@@ -159,6 +184,10 @@ fn security_headers() -> DefaultHeaders {
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::REFERRER_POLICY, "no-referrer"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        ))
 }
 
 /// Runs `job` on the blocking pool every `interval` (not at start), logging the outcome.

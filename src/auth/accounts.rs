@@ -1,7 +1,11 @@
 //! Registering, signing in, and the account changes the CLI makes.
 
+use zeroize::Zeroizing;
+
 use super::error::{AuthError, FieldError};
-use super::input::{check_new_password, normalise_password, parse_username, username_key};
+use super::input::{
+    Username, check_new_password, normalise_password, parse_username, username_key,
+};
 use super::refresh::RefreshSecret;
 use super::sessions::{ClientInfo, ROLE_ADMIN, ROLE_USER};
 use super::{AuthService, IssuedTokens};
@@ -17,6 +21,29 @@ impl AuthService {
         self.create_user(username, password, ROLE_USER)
     }
 
+    /// Checks a would-be username and password against the rules without creating anything.
+    pub fn check_registration(&self, username: &str, password: &str) -> Result<(), AuthError> {
+        self.checked_account(username, password).map(|_| ())
+    }
+
+    fn checked_account(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(Username, Zeroizing<String>), AuthError> {
+        let username = parse_username(username);
+        let password = check_new_password(password, self.config.password_min_chars);
+        match (username, password) {
+            (Ok(username), Ok(password)) => Ok((username, password)),
+            (username, password) => Err(AuthError::Invalid(
+                [username.err(), password.err()]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            )),
+        }
+    }
+
     /// Creates a user with a role after checking the username and password rules.
     pub fn create_user(
         &self,
@@ -24,18 +51,7 @@ impl AuthService {
         password: &str,
         role: &str,
     ) -> Result<User, AuthError> {
-        let username = parse_username(username);
-        let password = check_new_password(password, self.config.password_min_chars);
-        let (username, password) = match (username, password) {
-            (Ok(username), Ok(password)) => (username, password),
-            (username, password) => {
-                let errors: Vec<FieldError> = [username.err(), password.err()]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                return Err(AuthError::Invalid(errors));
-            }
-        };
+        let (username, password) = self.checked_account(username, password)?;
         check_role(role)?;
         let password_hash = self.passwords.hash(&password)?;
         let now = self.clock.now();
@@ -82,8 +98,17 @@ impl AuthService {
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        let (session, secret) = self.start_session(&user, client)?;
-        self.issue(&user, &session, &secret, session.created_at)
+        self.open_session(&user, client)
+    }
+
+    /// Starts a session for a user who just proved who they are (e.g. by registering).
+    pub fn open_session(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+    ) -> Result<IssuedTokens, AuthError> {
+        let (session, secret) = self.start_session(user, client)?;
+        self.issue(user, &session, &secret, session.created_at)
     }
 
     fn start_session(

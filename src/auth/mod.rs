@@ -117,6 +117,12 @@ impl AuthService {
         keys::list(&mut *self.db.conn()?)
     }
 
+    /// The key that signs and encrypts the page-session cookie: derived from the server secret,
+    /// so restarts and other instances keep everyone signed in.
+    pub fn page_cookie_key(&self) -> Zeroizing<[u8; 64]> {
+        self.secret.derive_key_64("page-session-cookie")
+    }
+
     /// Checks an access token without the database.
     pub fn verify_access_token(&self, token: &str) -> Result<AccessClaims, TokenError> {
         self.keys.get().verify(token)
@@ -167,6 +173,13 @@ pub(crate) fn random_uuid() -> Result<String, AuthError> {
         .into_uuid()
         .hyphenated()
         .to_string())
+}
+
+/// 256 random bits as URL-safe base64 (CSRF tokens and the like).
+pub fn random_token() -> Result<String, AuthError> {
+    let mut bytes = [0u8; 32];
+    random_fill(&mut bytes)?;
+    Ok(b64url(&bytes))
 }
 
 pub(crate) fn b64url(bytes: &[u8]) -> String {

@@ -1,9 +1,13 @@
 //! HTTP routes. Handlers parse, call the domain on a blocking thread, and map the result.
 
 pub mod api;
+mod assets;
+mod browser;
+pub mod cookies;
 pub mod extractors;
 pub mod health;
 pub mod jwks;
+pub mod pages;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
@@ -21,15 +25,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(web::PathConfig::default().error_handler(path_error))
         .configure(health::configure)
         .configure(jwks::configure)
-        .configure(api::configure);
+        .configure(api::configure)
+        .configure(browser::configure)
+        .configure(assets::configure)
+        .configure(pages::configure);
 }
 
-/// Answers every path no route matched.
+/// Answers every path no route matched: a problem body for machine paths, a page for people.
 pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!(
-        "Nothing lives at {}.",
-        request.path()
-    )))
+    let path = request.path();
+    if ["/api/", "/auth/", "/.well-known/", "/static/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+    {
+        return Err(ApiError::NotFound(format!("Nothing lives at {path}.")));
+    }
+    Ok(pages::not_found(request).await)
 }
 
 /// A resource that answers 405 (with a problem body) to methods it has no route for.

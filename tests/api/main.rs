@@ -3,9 +3,12 @@
 mod access_tokens;
 mod admin;
 mod bad_input;
+mod browser;
 mod cli;
+mod cookie_refresh;
 mod health_and_keys;
 mod login;
+mod pages;
 mod refresh;
 mod register;
 mod sessions;

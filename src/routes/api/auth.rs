@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthService, IssuedTokens};
 use crate::error::ApiError;
+use crate::routes::cookies::CookiePolicy;
 use crate::routes::extractors::MaybeBearer;
 use crate::routes::{blocking, resource};
 
@@ -25,6 +26,16 @@ struct Credentials {
 }
 
 #[derive(Deserialize)]
+struct LoginBody {
+    username: String,
+    password: String,
+    /// For single-page apps on this site: put the refresh token in the HttpOnly cookie
+    /// (and leave it out of the body), as the browser pages do.
+    #[serde(default)]
+    set_cookie: bool,
+}
+
+#[derive(Deserialize)]
 struct RefreshTokenBody {
     refresh_token: String,
 }
@@ -34,7 +45,8 @@ struct TokenBody {
     access_token: String,
     token_type: &'static str,
     expires_in: i64,
-    refresh_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
     refresh_expires_in: i64,
 }
 
@@ -44,7 +56,7 @@ impl From<IssuedTokens> for TokenBody {
             access_token: tokens.access_token,
             token_type: "Bearer",
             expires_in: tokens.expires_in,
-            refresh_token: tokens.refresh_token,
+            refresh_token: Some(tokens.refresh_token),
             refresh_expires_in: tokens.refresh_expires_in,
         }
     }
@@ -65,12 +77,22 @@ async fn register(
 
 async fn login(
     auth: web::Data<AuthService>,
-    body: web::Json<Credentials>,
+    cookies: web::Data<CookiePolicy>,
+    body: web::Json<LoginBody>,
     client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
-    let Credentials { username, password } = body.into_inner();
+    let LoginBody {
+        username,
+        password,
+        set_cookie,
+    } = body.into_inner();
     let tokens = blocking(move || auth.login(&username, &password, &client)).await?;
-    Ok(HttpResponse::Ok().json(TokenBody::from(tokens)))
+    let mut response = HttpResponse::Ok();
+    let mut body = TokenBody::from(tokens);
+    if set_cookie && let Some(token) = body.refresh_token.take() {
+        cookies.set_refresh(&mut response, token, body.refresh_expires_in);
+    }
+    Ok(response.json(body))
 }
 
 async fn refresh(

@@ -1,0 +1,239 @@
+//! Admin pages: every user, every live session; revoke one session or all of a user's.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::guard::AdminPage;
+use super::sessions::SessionRow;
+use super::{Layout, PageError, check_csrf, format, local_next, page_session, render, see_other};
+use crate::auth::{AuthError, AuthService};
+use crate::error::ApiError;
+use crate::routes::blocking;
+
+const PER_PAGE: i64 = 50;
+/// How many users the session filter offers to pick from.
+const FILTER_CHOICES: i64 = 500;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/admin/users").route(web::get().to(users)))
+        .service(web::resource("/admin/sessions").route(web::get().to(sessions)))
+        .service(web::resource("/admin/sessions/{id}/revoke").route(web::post().to(revoke_session)))
+        .service(
+            web::resource("/admin/users/{id}/revoke-sessions")
+                .route(web::post().to(revoke_user_sessions)),
+        );
+}
+
+pub struct Pager {
+    pub page: i64,
+    pub has_prev: bool,
+    pub has_next: bool,
+    pub prev_href: String,
+    pub next_href: String,
+}
+
+impl Pager {
+    fn new(base: &str, extra: &[(&str, &str)], page: i64, total: i64) -> Pager {
+        let href = |page: i64| {
+            let page = page.to_string();
+            let mut pairs: Vec<(&str, &str)> = extra.to_vec();
+            pairs.push(("page", &page));
+            format!(
+                "{base}?{}",
+                serde_urlencoded::to_string(pairs).unwrap_or_default()
+            )
+        };
+        Pager {
+            page,
+            has_prev: page > 1,
+            has_next: page * PER_PAGE < total,
+            prev_href: href(page - 1),
+            next_href: href(page + 1),
+        }
+    }
+}
+
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub role: String,
+    pub created: String,
+    pub live_sessions: i64,
+}
+
+pub struct UserOption {
+    pub id: String,
+    pub username: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<UserRow>,
+    total: i64,
+    pager: Pager,
+    back: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/sessions.html")]
+struct SessionsPage {
+    layout: Layout,
+    sessions: Vec<SessionRow>,
+    total: i64,
+    user_options: Vec<UserOption>,
+    filtered_user: Option<String>,
+    pager: Pager,
+    back: String,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    page: Option<i64>,
+    user_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RevokeForm {
+    csrf_token: String,
+    #[serde(default)]
+    back: String,
+}
+
+fn current_path(request: &HttpRequest) -> String {
+    request
+        .uri()
+        .path_and_query()
+        .map_or("/admin/sessions".to_owned(), |p| p.as_str().to_owned())
+}
+
+async fn users(
+    AdminPage(admin): AdminPage,
+    auth: web::Data<AuthService>,
+    query: web::Query<ListQuery>,
+    request: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let page = query.page.unwrap_or(1).max(1);
+    let listing = blocking(move || auth.list_users(PER_PAGE, (page - 1) * PER_PAGE)).await?;
+    let users = listing
+        .items
+        .into_iter()
+        .map(|summary| UserRow {
+            created: format::date(summary.user.created_at),
+            id: summary.user.id,
+            username: summary.user.username,
+            role: summary.user.role,
+            live_sessions: summary.live_sessions,
+        })
+        .collect();
+    Ok(render(
+        StatusCode::OK,
+        &UsersPage {
+            layout: admin.layout(),
+            users,
+            total: listing.total,
+            pager: Pager::new("/admin/users", &[], page, listing.total),
+            back: current_path(&request),
+        },
+    ))
+}
+
+async fn sessions(
+    AdminPage(admin): AdminPage,
+    auth: web::Data<AuthService>,
+    query: web::Query<ListQuery>,
+    request: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let page = query.page.unwrap_or(1).max(1);
+    let filter = query.user_id.clone().filter(|id| !id.is_empty());
+    let now = auth.clock().now();
+    let wanted = filter.clone();
+    let (listing, users) = blocking(move || {
+        let listing =
+            auth.list_live_sessions(wanted.as_deref(), PER_PAGE, (page - 1) * PER_PAGE)?;
+        let users = auth.list_users(FILTER_CHOICES, 0)?;
+        Ok((listing, users))
+    })
+    .await?;
+    let current = admin.session.id.clone();
+    let rows = listing
+        .items
+        .into_iter()
+        .map(|(session, username)| {
+            let is_current = session.id == current;
+            SessionRow::new(session, username, is_current, now)
+        })
+        .collect();
+    let user_options = users
+        .items
+        .into_iter()
+        .map(|summary| UserOption {
+            selected: filter.as_deref() == Some(summary.user.id.as_str()),
+            id: summary.user.id,
+            username: summary.user.username,
+        })
+        .collect();
+    let extra: Vec<(&str, &str)> = filter.iter().map(|id| ("user_id", id.as_str())).collect();
+    Ok(render(
+        StatusCode::OK,
+        &SessionsPage {
+            layout: admin.layout(),
+            sessions: rows,
+            total: listing.total,
+            user_options,
+            pager: Pager::new("/admin/sessions", &extra, page, listing.total),
+            filtered_user: filter,
+            back: current_path(&request),
+        },
+    ))
+}
+
+async fn revoke_session(
+    AdminPage(admin): AdminPage,
+    auth: web::Data<AuthService>,
+    path: web::Path<String>,
+    form: web::Form<RevokeForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&admin.page, &form.csrf_token).map_err(|e| e.with_layout(admin.layout()))?;
+    let target = path.into_inner();
+    let outcome = blocking(move || auth.admin_revoke_session(&target)).await;
+    match outcome {
+        Ok(()) => page_session::flash(&admin.page, "success", "Session revoked."),
+        Err(ApiError::Auth(AuthError::SessionNotFound)) => {
+            page_session::flash(&admin.page, "info", "That session had already ended.")
+        }
+        Err(other) => return Err(other.into()),
+    }
+    Ok(see_other(&back_to(&form.back)))
+}
+
+async fn revoke_user_sessions(
+    AdminPage(admin): AdminPage,
+    auth: web::Data<AuthService>,
+    path: web::Path<String>,
+    form: web::Form<RevokeForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&admin.page, &form.csrf_token).map_err(|e| e.with_layout(admin.layout()))?;
+    let user_id = path.into_inner();
+    match blocking(move || auth.admin_revoke_user_sessions(&user_id)).await {
+        Ok(1) => page_session::flash(&admin.page, "success", "Revoked 1 session."),
+        Ok(n) => page_session::flash(&admin.page, "success", format!("Revoked {n} sessions.")),
+        Err(ApiError::Auth(AuthError::UserNotFound)) => {
+            page_session::flash(&admin.page, "error", "No such user.")
+        }
+        Err(other) => return Err(other.into()),
+    }
+    Ok(see_other(&back_to(&form.back)))
+}
+
+/// Back to the admin page the form was on (a local path only).
+fn back_to(back: &str) -> String {
+    match local_next(Some(back)) {
+        path if path.starts_with("/admin/") => path,
+        _ => "/admin/sessions".into(),
+    }
+}

@@ -1,0 +1,165 @@
+//! Signing in and out.
+
+use actix_session::SessionExt;
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Layout, PageError, check_csrf, local_next, page_session, render, see_other};
+use crate::auth::sessions::ClientInfo;
+use crate::auth::{AuthError, AuthService, IssuedTokens};
+use crate::error::ApiError;
+use crate::routes::blocking;
+use crate::routes::cookies::CookiePolicy;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/login")
+            .route(web::get().to(form))
+            .route(web::post().to(submit)),
+    )
+    .service(web::resource("/logout").route(web::post().to(logout)));
+}
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    layout: Layout,
+    error: Option<String>,
+    username: String,
+    next: String,
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    csrf_token: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn form(
+    request: HttpRequest,
+    auth: web::Data<AuthService>,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, PageError> {
+    let page = request.get_session();
+    let next = local_next(query.next.as_deref());
+    // Already signed in on a live session: no need to sign in again.
+    if let Some((_, session_id)) = page_session::signed_in(&page)
+        && blocking(move || auth.live_session(&session_id))
+            .await
+            .is_ok()
+    {
+        return Ok(see_other(&next));
+    }
+    let mut layout = Layout::new(&page, None);
+    let notice = match query.reason.as_deref() {
+        Some("ended") => Some("Your session has ended. Sign in again to continue."),
+        Some("signed_out") => Some("You have been signed out."),
+        _ => None,
+    };
+    if let Some(text) = notice {
+        layout.flash.push(page_session::Flash {
+            kind: "info".into(),
+            text: text.into(),
+        });
+    }
+    Ok(render(
+        StatusCode::OK,
+        &LoginPage {
+            layout,
+            error: None,
+            username: String::new(),
+            next,
+        },
+    ))
+}
+
+async fn submit(
+    request: HttpRequest,
+    auth: web::Data<AuthService>,
+    cookies: web::Data<CookiePolicy>,
+    form: web::Form<LoginForm>,
+    client: ClientInfo,
+) -> Result<HttpResponse, PageError> {
+    let page = request.get_session();
+    let LoginForm {
+        username,
+        password,
+        csrf_token,
+        next,
+    } = form.into_inner();
+    check_csrf(&page, &csrf_token).map_err(|e| e.with_layout(Layout::new(&page, None)))?;
+    let next = local_next(Some(&next));
+    let name = username.clone();
+    match blocking(move || auth.login(&name, &password, &client)).await {
+        Ok(tokens) => Ok(signed_in(&page, &cookies, tokens, &next)),
+        Err(ApiError::Auth(AuthError::InvalidCredentials)) => Ok(render(
+            StatusCode::UNAUTHORIZED,
+            &LoginPage {
+                layout: Layout::new(&page, None),
+                error: Some("Invalid username or password.".into()),
+                username,
+                next,
+            },
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Starts the page session and sets the refresh cookie for a fresh sign-in, then redirects.
+pub fn signed_in(
+    page: &actix_session::Session,
+    cookies: &CookiePolicy,
+    tokens: IssuedTokens,
+    next: &str,
+) -> HttpResponse {
+    page_session::sign_in(page, &tokens.user_id, &tokens.session_id);
+    let mut response = HttpResponse::SeeOther();
+    response.insert_header((LOCATION, next));
+    cookies.set_refresh(
+        &mut response,
+        tokens.refresh_token,
+        tokens.refresh_expires_in,
+    );
+    response.finish()
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf_token: String,
+}
+
+async fn logout(
+    request: HttpRequest,
+    auth: web::Data<AuthService>,
+    cookies: web::Data<CookiePolicy>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    let page = request.get_session();
+    let Some((_, session_id)) = page_session::signed_in(&page) else {
+        return Ok(see_other("/login"));
+    };
+    check_csrf(&page, &form.csrf_token).map_err(|e| e.with_layout(Layout::new(&page, None)))?;
+    blocking(move || auth.logout(&session_id)).await?;
+    Ok(signed_out(&page, &cookies))
+}
+
+/// Drops the page session and the refresh cookie, and sends the browser to the login page.
+pub fn signed_out(page: &actix_session::Session, cookies: &CookiePolicy) -> HttpResponse {
+    page_session::sign_out(page);
+    let mut response = HttpResponse::SeeOther();
+    response.insert_header((LOCATION, "/login?reason=signed_out"));
+    cookies.clear_refresh(&mut response);
+    response.finish()
+}

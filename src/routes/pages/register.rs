@@ -1,0 +1,116 @@
+//! Creating an account; success signs the person in.
+
+use actix_session::SessionExt;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Layout, PageError, check_csrf, render};
+use crate::auth::sessions::ClientInfo;
+use crate::auth::{AuthError, AuthService};
+use crate::error::ApiError;
+use crate::routes::blocking;
+use crate::routes::cookies::CookiePolicy;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/register")
+            .route(web::get().to(form))
+            .route(web::post().to(submit)),
+    );
+}
+
+#[derive(Template, Default)]
+#[template(path = "auth/register.html")]
+struct RegisterPage {
+    layout: Layout,
+    error: Option<String>,
+    username: String,
+    username_error: Option<String>,
+    password_error: Option<String>,
+    confirm_error: Option<String>,
+    min_password: usize,
+}
+
+#[derive(Deserialize)]
+struct RegisterForm {
+    username: String,
+    password: String,
+    password_confirm: String,
+    csrf_token: String,
+}
+
+async fn form(request: HttpRequest, auth: web::Data<AuthService>) -> HttpResponse {
+    let page = RegisterPage {
+        layout: Layout::new(&request.get_session(), None),
+        min_password: auth.config().password_min_chars,
+        ..RegisterPage::default()
+    };
+    render(StatusCode::OK, &page)
+}
+
+async fn submit(
+    request: HttpRequest,
+    auth: web::Data<AuthService>,
+    cookies: web::Data<CookiePolicy>,
+    form: web::Form<RegisterForm>,
+    client: ClientInfo,
+) -> Result<HttpResponse, PageError> {
+    let session = request.get_session();
+    let RegisterForm {
+        username,
+        password,
+        password_confirm,
+        csrf_token,
+    } = form.into_inner();
+    check_csrf(&session, &csrf_token).map_err(|e| e.with_layout(Layout::new(&session, None)))?;
+    let mut page = RegisterPage {
+        username: username.clone(),
+        min_password: auth.config().password_min_chars,
+        ..RegisterPage::default()
+    };
+    if password != password_confirm {
+        page.confirm_error = Some("The two passwords differ; type the same password twice.".into());
+    }
+    let confirmed = page.confirm_error.is_none();
+    let outcome = blocking(move || {
+        if !confirmed {
+            // Still report username and password problems together with the mismatch.
+            return Err(match auth.check_registration(&username, &password) {
+                Err(error) => error,
+                Ok(()) => AuthError::Invalid(Vec::new()),
+            });
+        }
+        let user = auth.register(&username, &password)?;
+        auth.open_session(&user, &client)
+    })
+    .await;
+    match outcome {
+        Ok(tokens) => Ok(super::login::signed_in(&session, &cookies, tokens, "/")),
+        Err(ApiError::Auth(AuthError::Invalid(errors))) => {
+            for error in errors {
+                match error.field {
+                    "username" => page.username_error = Some(error.message),
+                    _ => page.password_error = Some(error.message),
+                }
+            }
+            page.layout = Layout::new(&session, None);
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(ApiError::Auth(AuthError::UsernameTaken)) => {
+            page.username_error = Some("That username is taken; choose another one.".into());
+            page.layout = Layout::new(&session, None);
+            Ok(render(StatusCode::CONFLICT, &page))
+        }
+        Err(ApiError::Auth(AuthError::RegistrationClosed)) => {
+            page.error = Some(
+                "Registration is closed on this server; ask an administrator for an account."
+                    .into(),
+            );
+            page.layout = Layout::new(&session, None);
+            Ok(render(StatusCode::FORBIDDEN, &page))
+        }
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,121 @@
+//! "Where you're signed in": my live sessions, revoke one, sign out all other devices.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::guard::PageUser;
+use super::login::signed_out;
+use super::{Layout, PageError, check_csrf, format, page_session, render, see_other};
+use crate::auth::{AuthError, AuthService};
+use crate::db::models::Session;
+use crate::error::ApiError;
+use crate::routes::blocking;
+use crate::routes::cookies::CookiePolicy;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/sessions").route(web::get().to(list)))
+        .service(web::resource("/sessions/revoke-others").route(web::post().to(revoke_others)))
+        .service(web::resource("/sessions/{id}/revoke").route(web::post().to(revoke_one)));
+}
+
+/// A session as a row on a page.
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub username: String,
+    pub device: String,
+    pub ip: String,
+    pub signed_in: String,
+    pub last_active: String,
+    pub last_active_iso: String,
+    pub current: bool,
+}
+
+impl SessionRow {
+    pub fn new(session: Session, username: String, current: bool, now: i64) -> SessionRow {
+        SessionRow {
+            device: format::describe_device(session.user_agent.as_deref()),
+            ip: session.ip.unwrap_or_else(|| "unknown address".into()),
+            signed_in: format::date_time(session.created_at),
+            last_active: format::relative_time(session.last_used_at, now),
+            last_active_iso: crate::routes::api::rfc3339(session.last_used_at),
+            id: session.id,
+            user_id: session.user_id,
+            username,
+            current,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account/sessions.html")]
+struct SessionsPage {
+    layout: Layout,
+    sessions: Vec<SessionRow>,
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    pub csrf_token: String,
+}
+
+async fn list(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpResponse, PageError> {
+    let (user_id, current) = (user.user.id.clone(), user.session.id.clone());
+    let now = auth.clock().now();
+    let sessions = blocking(move || auth.my_sessions(&user_id, &current)).await?;
+    let rows = sessions
+        .into_iter()
+        .map(|view| SessionRow::new(view.session, user.user.username.clone(), view.current, now))
+        .collect();
+    Ok(render(
+        StatusCode::OK,
+        &SessionsPage {
+            layout: user.layout(),
+            sessions: rows,
+        },
+    ))
+}
+
+async fn revoke_one(
+    user: PageUser,
+    auth: web::Data<AuthService>,
+    cookies: web::Data<CookiePolicy>,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&user.page, &form.csrf_token).map_err(|e| e.with_layout(user.layout()))?;
+    let target = path.into_inner();
+    let is_current = target == user.session.id;
+    let user_id = user.user.id.clone();
+    match blocking(move || auth.revoke_my_session(&user_id, &target)).await {
+        Ok(()) if is_current => Ok(signed_out(&user.page, &cookies)),
+        Ok(()) => {
+            page_session::flash(&user.page, "success", "Session revoked.");
+            Ok(see_other("/sessions"))
+        }
+        Err(ApiError::Auth(AuthError::SessionNotFound)) => {
+            page_session::flash(&user.page, "info", "That session had already ended.");
+            Ok(see_other("/sessions"))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn revoke_others(
+    user: PageUser,
+    auth: web::Data<AuthService>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&user.page, &form.csrf_token).map_err(|e| e.with_layout(user.layout()))?;
+    let (user_id, current) = (user.user.id.clone(), user.session.id.clone());
+    let revoked = blocking(move || auth.revoke_my_other_sessions(&user_id, &current)).await?;
+    let text = match revoked {
+        0 => "There were no other devices to sign out.".to_owned(),
+        1 => "Signed out 1 other device.".to_owned(),
+        n => format!("Signed out {n} other devices."),
+    };
+    page_session::flash(&user.page, "success", text);
+    Ok(see_other("/sessions"))
+}
