@@ -64,7 +64,9 @@ pub struct CsrfForm {
 async fn list(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpResponse, PageError> {
     let (user_id, current) = (user.user.id.clone(), user.session.id.clone());
     let now = auth.clock().now();
-    let sessions = blocking(move || auth.my_sessions(&user_id, &current)).await?;
+    let mut sessions = blocking(move || auth.my_sessions(&user_id, &current)).await?;
+    // This device first, then the most recently active.
+    sessions.sort_by_key(|view| !view.current);
     let rows = sessions
         .into_iter()
         .map(|view| SessionRow::new(view.session, user.user.username.clone(), view.current, now))

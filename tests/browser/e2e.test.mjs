@@ -1,0 +1,249 @@
+// Real-browser end-to-end tests: playwright-core drives Debian's Chromium against the real
+// server (the debug binary cargo builds), with a 3 s access-token lifetime.
+//
+// Run: npm test (from this folder), after `cargo build`. LATCHKEY_BIN overrides the binary.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BIN = process.env.LATCHKEY_BIN || path.resolve(here, '../../target/debug/latchkey');
+const SHOTS = path.join(here, 'screenshots');
+const PASSWORD = 'correct horse battery staple';
+const ACCESS_TTL_MS = 3000;
+
+let server;
+let base;
+let browser;
+let dataDir;
+let serverEnv;
+
+function startServer() {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-e2e-'));
+  serverEnv = {
+    ...process.env,
+    LATCHKEY_ADDR: '127.0.0.1:0',
+    LATCHKEY_DATABASE_URL: path.join(dataDir, 'latchkey.db'),
+    LATCHKEY_SECRET_FILE: path.join(dataDir, 'secret.key'),
+    LATCHKEY_ACCESS_TTL: '3s',
+    LATCHKEY_BCRYPT_COST: '4',
+    LATCHKEY_LOG: 'warn,latchkey::cli=info',
+    NO_COLOR: '1',
+  };
+  server = spawn(BIN, [], { env: serverEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let log = '';
+    const timer = setTimeout(() => reject(new Error('server did not start:\n' + log)), 15000);
+    server.stderr.on('data', (chunk) => {
+      log += chunk;
+      const match = log.match(/\(port (\d+)\)/);
+      if (match && !base) {
+        base = `http://127.0.0.1:${match[1]}`;
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    server.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+  });
+}
+
+function createAdmin(username) {
+  const result = spawnSync(BIN, ['user', 'add', username, '--admin', '--password-stdin'], {
+    env: serverEnv,
+    input: PASSWORD + '\n',
+  });
+  assert.equal(result.status, 0, String(result.stderr));
+}
+
+async function newPage() {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  return { context, page };
+}
+
+async function screenshot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function register(page, username) {
+  await page.goto(base + '/register');
+  await page.fill('#username', username);
+  await page.fill('#password', PASSWORD);
+  await page.fill('#password_confirm', PASSWORD);
+  await Promise.all([page.waitForURL(base + '/'), page.click('button[type=submit]')]);
+}
+
+async function signIn(page, username) {
+  await page.goto(base + '/login');
+  await page.fill('#username', username);
+  await page.fill('#password', PASSWORD);
+  await Promise.all([page.waitForURL(base + '/'), page.click('button[type=submit]')]);
+}
+
+async function callApi(page) {
+  await page.evaluate(() => { document.getElementById('api-result').textContent = ''; });
+  await page.click('[data-latchkey-call]');
+  await page.waitForFunction(() => document.getElementById('api-result').textContent.length > 0);
+  return page.textContent('#api-result');
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  await startServer();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.kill('SIGTERM');
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('1. registering lands on the account page with the username', async () => {
+  const { context, page } = await newPage();
+  await page.goto(base + '/login');
+  await screenshot(page, 'login');
+  await page.goto(base + '/register');
+  await screenshot(page, 'register');
+  await register(page, 'ada');
+  assert.equal(await page.textContent('[data-testid=username]'), 'ada');
+  await page.waitForFunction(() => /expires in/.test(document.querySelector('[data-latchkey-countdown]').textContent));
+  await screenshot(page, 'account');
+  await context.close();
+});
+
+test('2. after the access token expires, the API button still works with one refresh', async () => {
+  const { context, page } = await newPage();
+  await register(page, 'grace');
+  await page.waitForFunction(() => /expires in/.test(document.querySelector('[data-latchkey-countdown]').textContent));
+  await sleep(ACCESS_TTL_MS + 800);
+
+  const refreshes = [];
+  page.on('request', (request) => {
+    if (request.url().endsWith('/auth/refresh')) refreshes.push(request.url());
+  });
+  const output = await callApi(page);
+
+  assert.match(output, /^200/);
+  assert.match(output, /"username": "grace"/);
+  assert.equal(refreshes.length, 1, `expected one /auth/refresh, saw ${refreshes.length}`);
+  await screenshot(page, 'account-api-call');
+  await context.close();
+});
+
+test('3. a device revoked from another device lands on the login page at its next API call', async () => {
+  const a = await newPage();
+  const b = await newPage();
+  await register(a.page, 'bea');
+  await signIn(b.page, 'bea');
+
+  await a.page.goto(base + '/sessions');
+  assert.equal(await a.page.locator('li.session').count(), 2);
+  await screenshot(a.page, 'sessions');
+  await Promise.all([
+    a.page.waitForURL(base + '/sessions'),
+    a.page.click('li.session:not(.current) button[type=submit]'),
+  ]);
+  assert.match(await a.page.textContent('.flash'), /Session revoked/);
+  assert.equal(await a.page.locator('li.session').count(), 1);
+
+  // B's access token (3 s) runs out; its next call must refresh, which now fails.
+  await sleep(ACCESS_TTL_MS + 500);
+  await b.page.click('[data-latchkey-call]');
+  await b.page.waitForURL(/\/login\?/);
+  assert.match(b.page.url(), /reason=ended/);
+  await a.context.close();
+  await b.context.close();
+});
+
+test('4. two tabs refreshing at the same moment keep the session alive', async () => {
+  const { context, page } = await newPage();
+  await register(page, 'cat');
+  const second = await context.newPage();
+  await second.goto(base + '/');
+  for (let round = 0; round < 4; round += 1) {
+    await sleep(ACCESS_TTL_MS + 200);
+    const statuses = await Promise.all(
+      [page, second].map((tab) => tab.evaluate(() => window.latchkey.fetch('/api/me').then((r) => r.status))),
+    );
+    assert.deepEqual(statuses, [200, 200], `round ${round}`);
+  }
+  await page.goto(base + '/sessions');
+  assert.equal(page.url(), base + '/sessions', 'still signed in');
+  assert.equal(await page.locator('li.session').count(), 1);
+  await context.close();
+});
+
+test('5. admin pages: a user gets 403, an admin sees and revokes everyone\'s sessions', async () => {
+  createAdmin('root');
+  const user = await newPage();
+  await register(user.page, 'dan');
+  const response = await user.page.goto(base + '/admin/sessions');
+  assert.equal(response.status(), 403);
+  await screenshot(user.page, 'forbidden');
+
+  const admin = await newPage();
+  await signIn(admin.page, 'root');
+  await admin.page.goto(base + '/admin/sessions');
+  const rows = admin.page.locator('tbody tr');
+  const users = await rows.locator('td:first-child').allTextContents();
+  assert.ok(users.includes('dan') && users.includes('root'), users.join(','));
+  await screenshot(admin.page, 'admin-sessions');
+  const before = await rows.count();
+  await Promise.all([
+    admin.page.waitForURL(/\/admin\/sessions/),
+    admin.page.locator('tbody tr', { hasText: 'dan' }).first().locator('button').click(),
+  ]);
+  assert.match(await admin.page.textContent('.flash'), /Session revoked/);
+  assert.equal(await rows.count(), before - 1);
+  await admin.page.goto(base + '/admin/users');
+  await screenshot(admin.page, 'admin-users');
+
+  const gone = await user.page.goto(base + '/');
+  assert.match(gone.url(), /\/login\?/);
+  await user.context.close();
+  await admin.context.close();
+});
+
+test('6. after logout the old refresh cookie, replayed, is refused', async () => {
+  const { context, page } = await newPage();
+  await register(page, 'eve');
+  const cookie = (await context.cookies()).find((c) => c.name === 'latchkey_refresh');
+  assert.ok(cookie, 'refresh cookie present');
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.sameSite, 'Strict');
+  assert.equal(await page.evaluate(() => document.cookie.includes('latchkey_refresh')), false);
+
+  await Promise.all([page.waitForURL(/\/login\?reason=signed_out/), page.click('nav button[type=submit]')]);
+  assert.match(await page.textContent('.flash'), /signed out/);
+
+  const replay = await fetch(base + '/auth/refresh', {
+    method: 'POST',
+    headers: { 'X-Latchkey-Refresh': '1', Cookie: `latchkey_refresh=${cookie.value}` },
+  });
+  assert.equal(replay.status, 401);
+  await page.goto(base + '/no-such-page');
+  await screenshot(page, 'not-found');
+  await context.close();
+});
