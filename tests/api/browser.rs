@@ -94,12 +94,24 @@ impl Browser {
     }
 
     pub async fn cookie_refresh(&self) -> Response {
-        self.client
-            .post(self.url("/auth/refresh"))
-            .header("X-Latchkey-Refresh", "1")
-            .send()
-            .await
-            .unwrap()
+        self.fetch_post("/auth/refresh", true, None).await
+    }
+
+    /// A POST as the page's script makes it: with or without the custom header and an Origin.
+    pub async fn fetch_post(
+        &self,
+        path: &str,
+        custom_header: bool,
+        origin: Option<&str>,
+    ) -> Response {
+        let mut request = self.client.post(self.url(path));
+        if custom_header {
+            request = request.header("X-Latchkey-Refresh", "1");
+        }
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        request.send().await.unwrap()
     }
 }
 
@@ -125,6 +137,13 @@ pub fn set_cookie(response: &Response, name: &str) -> Option<String> {
     set_cookies(response)
         .into_iter()
         .find(|line| line.starts_with(&format!("{name}=")))
+}
+
+/// The value the response sets for the cookie called `name`.
+pub fn cookie_value(response: &Response, name: &str) -> Option<String> {
+    let line = set_cookie(response, name)?;
+    let pair = line.split(';').next()?;
+    Some(pair.split_once('=')?.1.to_owned())
 }
 
 pub fn location(response: &Response) -> String {

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::browser::set_cookie;
+use crate::browser::{cookie_value, set_cookie};
 use crate::helpers::{PASSWORD, assert_problem, spawn_app, spawn_app_with};
 
 #[tokio::test]
@@ -42,32 +42,17 @@ async fn cookie_refresh_needs_the_custom_header_and_a_same_origin() {
     let browser = app.browser();
     browser.sign_in("alice").await;
 
-    let bare = browser
-        .client
-        .post(browser.url("/auth/refresh"))
-        .send()
-        .await
-        .unwrap();
+    let bare = browser.fetch_post("/auth/refresh", false, None).await;
     assert_problem(bare, StatusCode::FORBIDDEN).await;
 
     let foreign = browser
-        .client
-        .post(browser.url("/auth/refresh"))
-        .header("X-Latchkey-Refresh", "1")
-        .header("Origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+        .fetch_post("/auth/refresh", true, Some("https://evil.example"))
+        .await;
     assert_problem(foreign, StatusCode::FORBIDDEN).await;
 
     let same_origin = browser
-        .client
-        .post(browser.url("/auth/refresh"))
-        .header("X-Latchkey-Refresh", "1")
-        .header("Origin", app.address.clone())
-        .send()
-        .await
-        .unwrap();
+        .fetch_post("/auth/refresh", true, Some(&app.address))
+        .await;
     assert_eq!(same_origin.status(), StatusCode::OK);
 }
 
@@ -87,15 +72,7 @@ async fn cookie_refresh_failures_get_401_and_clear_the_cookie() {
     // A replayed (stolen) cookie after the grace window kills the session, for the thief too.
     let browser = app.browser();
     let signed_in = browser.sign_in("alice").await;
-    let original = set_cookie(&signed_in, "latchkey_refresh").unwrap();
-    let original = original
-        .split(';')
-        .next()
-        .unwrap()
-        .split_once('=')
-        .unwrap()
-        .1
-        .to_owned();
+    let original = cookie_value(&signed_in, "latchkey_refresh").unwrap();
     assert_eq!(browser.cookie_refresh().await.status(), StatusCode::OK);
     app.clock.advance(11);
     let replay = app.refresh(&original).await;
@@ -138,20 +115,9 @@ async fn cookie_logout_revokes_and_clears() {
     let browser = app.browser();
     browser.sign_in("alice").await;
 
-    let bare = browser
-        .client
-        .post(browser.url("/auth/logout"))
-        .send()
-        .await
-        .unwrap();
+    let bare = browser.fetch_post("/auth/logout", false, None).await;
     assert_eq!(bare.status(), StatusCode::FORBIDDEN);
-    let response = browser
-        .client
-        .post(browser.url("/auth/logout"))
-        .header("X-Latchkey-Refresh", "1")
-        .send()
-        .await
-        .unwrap();
+    let response = browser.fetch_post("/auth/logout", true, None).await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(

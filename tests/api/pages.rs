@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::browser::{location, set_cookie};
+use crate::browser::{cookie_value, location, set_cookie};
 use crate::helpers::{PASSWORD, spawn_app};
 
 #[tokio::test]
@@ -352,15 +352,7 @@ async fn logout_revokes_and_clears_both_cookies() {
     app.register("alice", PASSWORD).await;
     let browser = app.browser();
     let signed_in = browser.sign_in("alice").await;
-    let refresh_value = set_cookie(&signed_in, "latchkey_refresh").unwrap();
-    let refresh_value = refresh_value
-        .split(';')
-        .next()
-        .unwrap()
-        .split_once('=')
-        .unwrap()
-        .1
-        .to_owned();
+    let refresh_value = cookie_value(&signed_in, "latchkey_refresh").unwrap();
 
     let response = browser.submit("/", "/logout", &[]).await;
 
@@ -450,4 +442,26 @@ async fn a_restart_keeps_people_signed_in_on_their_pages() {
     };
 
     assert!(browser.page("/").await.contains("alice"));
+}
+
+#[tokio::test]
+async fn signing_in_again_in_one_browser_replaces_its_session() {
+    let app = spawn_app().await;
+    app.register("alice", PASSWORD).await;
+    let browser = app.browser();
+    browser.sign_in("alice").await;
+
+    // Signed in, /login redirects; a second sign-in posted anyway replaces the first session.
+    assert_eq!(browser.get("/login").await.status(), StatusCode::SEE_OTHER);
+    let response = browser
+        .submit(
+            "/sessions",
+            "/login",
+            &[("username", "alice"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    let html = browser.page("/sessions").await;
+    assert_eq!(html.matches("class=\"session").count(), 1, "{html}");
 }

@@ -102,7 +102,17 @@ async fn submit(
     check_csrf(&page, &csrf_token).map_err(|e| e.with_layout(Layout::new(&page, None)))?;
     let next = local_next(Some(&next));
     let name = username.clone();
-    match blocking(move || auth.login(&name, &password, &client)).await {
+    // Signing in again in this browser replaces its previous session rather than orphaning it.
+    let replaced = page_session::signed_in(&page).map(|(_, session_id)| session_id);
+    match blocking(move || {
+        let tokens = auth.login(&name, &password, &client)?;
+        if let Some(old) = replaced {
+            auth.logout(&old)?;
+        }
+        Ok(tokens)
+    })
+    .await
+    {
         Ok(tokens) => Ok(signed_in(&page, &cookies, tokens, &next)),
         Err(ApiError::Auth(AuthError::InvalidCredentials)) => Ok(render(
             StatusCode::UNAUTHORIZED,
