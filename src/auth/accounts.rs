@@ -155,6 +155,43 @@ impl AuthService {
         Ok((session, secret))
     }
 
+    /// Changes a signed-in user's password after checking the current one, and signs out every
+    /// other session of the user (a password change is what people do when they fear a thief).
+    /// Returns how many other sessions were revoked.
+    pub fn change_password(
+        &self,
+        user_id: &str,
+        current_session: &str,
+        current_password: &str,
+        new_password: &str,
+    ) -> Result<usize, AuthError> {
+        let user = db::users::find_by_id(&mut *self.db.conn()?, user_id)?
+            .ok_or(AuthError::SessionEnded)?;
+        let new_password = check_new_password(new_password, self.config.password_min_chars)
+            .map_err(|e| AuthError::Invalid(vec![FieldError::new("new_password", e.message)]))?;
+        if !self
+            .passwords
+            .verify(&normalise_password(current_password), &user.password_hash)
+        {
+            return Err(AuthError::Invalid(vec![FieldError::new(
+                "current_password",
+                "Your current password is not right.",
+            )]));
+        }
+        let hash = self.passwords.hash(&new_password)?;
+        let at = self.config.lifetimes.live_at(self.clock.now());
+        db::write_transaction(&mut *self.db.conn()?, |conn| {
+            db::users::set_password(conn, &user.id, &hash, at.now)?;
+            Ok::<_, AuthError>(db::sessions::revoke_all_for_user(
+                conn,
+                &user.id,
+                Some(current_session),
+                at,
+                "password changed",
+            )?)
+        })
+    }
+
     /// Gives a user the `admin` or `user` role; returns the updated user.
     pub fn set_role(&self, username: &str, role: &str) -> Result<User, AuthError> {
         check_role(role)?;

@@ -76,3 +76,20 @@ pub fn set_role(
             .optional()?,
     )
 }
+
+/// Replaces a user's password hash.
+pub fn set_password(
+    conn: &mut Conn,
+    id: &str,
+    password_hash: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::password_changed_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -9,6 +9,7 @@ mod cookie_refresh;
 mod health_and_keys;
 mod login;
 mod pages;
+mod password;
 mod refresh;
 mod register;
 mod sessions;

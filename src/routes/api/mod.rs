@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod me;
+mod password;
 mod sessions;
 
 use actix_web::web;
@@ -18,6 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api")
             .configure(auth::configure)
             .configure(me::configure)
+            .configure(password::configure)
             .configure(sessions::configure)
             .configure(admin::configure),
     );

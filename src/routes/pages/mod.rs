@@ -7,6 +7,7 @@ mod format;
 mod guard;
 mod login;
 pub mod page_session;
+mod password;
 mod register;
 mod sessions;
 
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(login::configure)
     .configure(register::configure)
     .configure(account::configure)
+    .configure(password::configure)
     .configure(sessions::configure)
     .configure(admin::configure);
 }
