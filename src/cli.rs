@@ -53,6 +53,10 @@ pub enum UserCommand {
         after_help = "Example:\n  printf '%s' \"$PASSWORD\" | latchkey user add alice --admin --password-stdin"
     )]
     Add(AddUser),
+    /// Disable a user: every session ends and sign-ins are refused until enabled.
+    Disable { username: String },
+    /// Enable a disabled user again.
+    Enable { username: String },
     /// Give a user the admin or user role.
     SetRole {
         username: String,
@@ -173,6 +177,16 @@ fn run_command(settings: Settings, command: Command) -> Result<(), CliError> {
         Command::User(UserCommand::SetRole { username, role }) => {
             let user = auth.set_role(&username, role.as_str())?;
             println!("{} is now {}", user.username, user.role);
+            Ok(())
+        }
+        Command::User(UserCommand::Disable { username }) => {
+            let revoked = auth.disable_user(&auth.user_id_by_name(&username)?, None)?;
+            println!("{username} is disabled; {revoked} session(s) ended");
+            Ok(())
+        }
+        Command::User(UserCommand::Enable { username }) => {
+            auth.enable_user(&auth.user_id_by_name(&username)?)?;
+            println!("{username} is enabled");
             Ok(())
         }
         Command::Keys(KeysCommand::Rotate) => {

@@ -91,7 +91,13 @@ impl AuthService {
         // The connection goes back to the pool before bcrypt's ~quarter second of work.
         let user = db::users::find_by_key(&mut *self.db.conn()?, &key)?;
         let user = match user {
-            Some(user) if self.passwords.verify(&password, &user.password_hash) => user,
+            // A disabled account gets the same answer (after the same work) as a wrong password.
+            Some(user)
+                if self.passwords.verify(&password, &user.password_hash)
+                    && user.disabled_at.is_none() =>
+            {
+                user
+            }
             Some(_) => return Err(AuthError::InvalidCredentials),
             None => {
                 self.passwords.verify_dummy(&password);
@@ -190,6 +196,50 @@ impl AuthService {
                 "password changed",
             )?)
         })
+    }
+
+    /// Disables a user: every session ends and sign-ins are refused (with the generic message)
+    /// until an admin enables the account again. Returns how many sessions were revoked.
+    pub fn disable_user(
+        &self,
+        user_id: &str,
+        acting_user: Option<&str>,
+    ) -> Result<usize, AuthError> {
+        if acting_user == Some(user_id) {
+            return Err(AuthError::Invalid(vec![FieldError::new(
+                "user",
+                "You cannot disable your own account; ask another administrator.",
+            )]));
+        }
+        let at = self.config.lifetimes.live_at(self.clock.now());
+        db::write_transaction(&mut *self.db.conn()?, |conn| {
+            if !db::users::set_disabled(conn, user_id, Some(at.now), at.now)? {
+                return Err(AuthError::UserNotFound);
+            }
+            Ok(db::sessions::revoke_all_for_user(
+                conn,
+                user_id,
+                None,
+                at,
+                "user disabled",
+            )?)
+        })
+    }
+
+    pub fn enable_user(&self, user_id: &str) -> Result<(), AuthError> {
+        let now = self.clock.now();
+        if db::users::set_disabled(&mut *self.db.conn()?, user_id, None, now)? {
+            Ok(())
+        } else {
+            Err(AuthError::UserNotFound)
+        }
+    }
+
+    /// The id of the user with this username (for the CLI).
+    pub fn user_id_by_name(&self, username: &str) -> Result<String, AuthError> {
+        db::users::find_by_key(&mut *self.db.conn()?, &username_key(username))?
+            .map(|user| user.id)
+            .ok_or(AuthError::UserNotFound)
     }
 
     /// Gives a user the `admin` or `user` role; returns the updated user.

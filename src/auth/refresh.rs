@@ -141,6 +141,7 @@ impl AuthService {
         let token =
             db::refresh_tokens::find_by_hash(conn, hash)?.ok_or(AuthError::InvalidRefreshToken)?;
         let (session, user) = db::sessions::find_with_user(conn, &token.session_id)?
+            .filter(|(_, user)| user.disabled_at.is_none())
             .ok_or(AuthError::InvalidRefreshToken)?;
         let successor = match token.used_at {
             Some(_) => db::refresh_tokens::find_child(conn, token.id)?,

@@ -90,6 +90,7 @@ impl AuthService {
     pub fn live_session(&self, session_id: &str) -> Result<(Session, User), AuthError> {
         let at = self.config.lifetimes.live_at(self.clock.now());
         db::sessions::find_live_with_user(&mut *self.db.conn()?, session_id, at)?
+            .filter(|(_, user)| user.disabled_at.is_none())
             .ok_or(AuthError::SessionEnded)
     }
 

@@ -15,6 +15,7 @@ pub struct User {
     pub created_at: i64,
     pub updated_at: i64,
     pub password_changed_at: i64,
+    pub disabled_at: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]

@@ -47,6 +47,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         password_changed_at -> BigInt,
+        disabled_at -> Nullable<BigInt>,
     }
 }
 

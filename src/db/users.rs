@@ -93,3 +93,19 @@ pub fn set_password(
         .execute(conn)?;
     Ok(())
 }
+
+/// Marks a user disabled (`Some(now)`) or enabled (`None`); returns whether the user exists.
+pub fn set_disabled(
+    conn: &mut Conn,
+    id: &str,
+    disabled_at: Option<i64>,
+    now: i64,
+) -> Result<bool, DbError> {
+    let changed = diesel::update(users::table.find(id))
+        .set((
+            users::disabled_at.eq(disabled_at),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}

@@ -166,3 +166,22 @@ async fn a_bad_setting_stops_the_binary_with_a_message_naming_it() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("LATCHKEY_ACCESS_TTL"));
 }
+
+#[tokio::test]
+async fn user_disable_and_enable_work_from_the_command_line() {
+    let app = spawn_app().await;
+    let tokens = app.signed_in("alice").await;
+
+    let disabled = latchkey(&app, &["user", "disable", "Alice"], None);
+    assert!(disabled.status.success(), "{}", text(&disabled.stderr));
+    assert!(text(&disabled.stdout).contains("1 session(s) ended"));
+    assert_problem(app.refresh(&tokens.refresh).await, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(
+        app.login("alice", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let enabled = latchkey(&app, &["user", "enable", "alice"], None);
+    assert!(enabled.status.success());
+    app.login_ok("alice").await;
+}

@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod cookie_refresh;
+mod disable;
 mod health_and_keys;
 mod login;
 mod pages;

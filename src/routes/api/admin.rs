@@ -16,6 +16,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/admin/users/{id}/sessions").route(web::delete().to(revoke_user_sessions)),
         )
+        .service(resource("/admin/users/{id}/disable").route(web::post().to(disable_user)))
+        .service(resource("/admin/users/{id}/enable").route(web::post().to(enable_user)))
         .service(resource("/admin/sessions").route(web::get().to(sessions)))
         .service(resource("/admin/sessions/{id}").route(web::delete().to(revoke_session)));
 }
@@ -27,6 +29,7 @@ struct UserBody {
     role: String,
     created_at: String,
     live_sessions: i64,
+    disabled: bool,
 }
 
 #[derive(Serialize)]
@@ -58,6 +61,7 @@ async fn users(
     .await?;
     Ok(
         HttpResponse::Ok().json(PageBody::new(page, &paging, |summary| UserBody {
+            disabled: summary.user.disabled_at.is_some(),
             created_at: rfc3339(summary.user.created_at),
             id: summary.user.id,
             username: summary.user.username,
@@ -122,4 +126,36 @@ async fn revoke_user_sessions(
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({ "revoked": revoked })))
+}
+
+/// Ends every session of the user and refuses their sign-ins until enabled again.
+async fn disable_user(
+    auth: web::Data<AuthService>,
+    Bearer(claims): Bearer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user_id = path.into_inner();
+    let id = user_id.clone();
+    let revoked = blocking(move || {
+        let (_, admin) = auth.live_admin_session(&claims.sid)?;
+        auth.disable_user(&id, Some(&admin.id))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({ "id": user_id, "disabled": true, "revoked_sessions": revoked })))
+}
+
+async fn enable_user(
+    auth: web::Data<AuthService>,
+    Bearer(claims): Bearer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user_id = path.into_inner();
+    let id = user_id.clone();
+    blocking(move || {
+        auth.live_admin_session(&claims.sid)?;
+        auth.enable_user(&id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "id": user_id, "disabled": false })))
 }

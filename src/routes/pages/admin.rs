@@ -18,6 +18,8 @@ const FILTER_CHOICES: i64 = 500;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/users").route(web::get().to(users)))
+        .service(web::resource("/admin/users/{id}/disable").route(web::post().to(disable_user)))
+        .service(web::resource("/admin/users/{id}/enable").route(web::post().to(enable_user)))
         .service(web::resource("/admin/sessions").route(web::get().to(sessions)))
         .service(web::resource("/admin/sessions/{id}/revoke").route(web::post().to(revoke_session)))
         .service(
@@ -61,6 +63,8 @@ pub struct UserRow {
     pub role: String,
     pub created: String,
     pub live_sessions: i64,
+    pub disabled: bool,
+    pub is_me: bool,
 }
 
 pub struct UserOption {
@@ -123,6 +127,8 @@ async fn users(
         .items
         .into_iter()
         .map(|summary| UserRow {
+            disabled: summary.user.disabled_at.is_some(),
+            is_me: summary.user.id == admin.user.id,
             created: format::date(summary.user.created_at),
             id: summary.user.id,
             username: summary.user.username,
@@ -222,6 +228,58 @@ async fn revoke_user_sessions(
     match blocking(move || auth.admin_revoke_user_sessions(&user_id)).await {
         Ok(1) => page_session::flash(&admin.page, "success", "Revoked 1 session."),
         Ok(n) => page_session::flash(&admin.page, "success", format!("Revoked {n} sessions.")),
+        Err(ApiError::Auth(AuthError::UserNotFound)) => {
+            page_session::flash(&admin.page, "error", "No such user.")
+        }
+        Err(other) => return Err(other.into()),
+    }
+    Ok(see_other(&back_to(&form.back)))
+}
+
+async fn disable_user(
+    AdminPage(admin): AdminPage,
+    auth: web::Data<AuthService>,
+    path: web::Path<String>,
+    form: web::Form<RevokeForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&admin.page, &form.csrf_token).map_err(|e| e.with_layout(admin.layout()))?;
+    let (user_id, me) = (path.into_inner(), admin.user.id.clone());
+    match blocking(move || auth.disable_user(&user_id, Some(&me))).await {
+        Ok(n) => page_session::flash(
+            &admin.page,
+            "success",
+            format!("User disabled; {n} session(s) ended. They cannot sign in until enabled."),
+        ),
+        Err(ApiError::Auth(AuthError::Invalid(errors))) => {
+            let text = errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join(" ");
+            page_session::flash(&admin.page, "error", text)
+        }
+        Err(ApiError::Auth(AuthError::UserNotFound)) => {
+            page_session::flash(&admin.page, "error", "No such user.")
+        }
+        Err(other) => return Err(other.into()),
+    }
+    Ok(see_other(&back_to(&form.back)))
+}
+
+async fn enable_user(
+    AdminPage(admin): AdminPage,
+    auth: web::Data<AuthService>,
+    path: web::Path<String>,
+    form: web::Form<RevokeForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&admin.page, &form.csrf_token).map_err(|e| e.with_layout(admin.layout()))?;
+    let user_id = path.into_inner();
+    match blocking(move || auth.enable_user(&user_id)).await {
+        Ok(()) => page_session::flash(
+            &admin.page,
+            "success",
+            "User enabled; they can sign in again.",
+        ),
         Err(ApiError::Auth(AuthError::UserNotFound)) => {
             page_session::flash(&admin.page, "error", "No such user.")
         }
