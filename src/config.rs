@@ -12,6 +12,9 @@ use crate::auth::input::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS_FLOOR};
 /// after it is made, for services that verify tokens offline.
 pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(3600);
 pub const MAX_LEEWAY: Duration = Duration::from_secs(5);
+pub const PRODUCTION_MIN_BCRYPT_COST: u32 = 10;
+/// The generated secret file holds 64 bytes; an inline secret must be as long in production.
+pub const PRODUCTION_MIN_SECRET_BYTES: usize = 64;
 const DEFAULT_CONFIG_FILE: &str = "latchkey.toml";
 
 /// A value that never appears in logs or `Debug` output.
@@ -54,6 +57,8 @@ pub struct Settings {
     pub registration_open: bool,
     /// HTTPS deployments: cookies get `Secure` and the `__Host-` name prefix.
     pub cookie_secure: bool,
+    /// `LATCHKEY_ENV=production`: refuse to start with settings only fit for development.
+    pub production: bool,
     pub prune_interval: Duration,
     pub key_reload_interval: Duration,
     pub workers: Option<usize>,
@@ -80,6 +85,7 @@ impl Default for Settings {
             audience: "latchkey".into(),
             registration_open: true,
             cookie_secure: false,
+            production: false,
             prune_interval: Duration::from_secs(3600),
             key_reload_interval: Duration::from_secs(30),
             workers: None,
@@ -125,6 +131,7 @@ pub const KEYS: &[&str] = &[
     "audience",
     "registration",
     "cookie_secure",
+    "env",
     "prune_interval",
     "key_reload_interval",
     "workers",
@@ -225,6 +232,13 @@ impl Settings {
                         _ => return Err(invalid("write `true` (HTTPS) or `false`")),
                     }
                 }
+                "env" => {
+                    s.production = match value.as_str() {
+                        "production" => true,
+                        "development" => false,
+                        _ => return Err(invalid("write `production` or `development`")),
+                    }
+                }
                 "prune_interval" => s.prune_interval = duration(value).map_err(|p| invalid(&p))?,
                 "key_reload_interval" => {
                     s.key_reload_interval = duration(value).map_err(|p| invalid(&p))?
@@ -302,12 +316,50 @@ impl Settings {
                 problem: "must not be empty".into(),
             });
         }
+        if self.production {
+            self.check_production()?;
+        }
         if self.database_url.starts_with("postgres") {
             return Err(ConfigError::Invalid {
                 name: "LATCHKEY_DATABASE_URL".into(),
                 value: self.database_url.clone(),
                 problem: "PostgreSQL is not supported yet; give a SQLite file path".into(),
             });
+        }
+        Ok(())
+    }
+
+    /// Production refuses settings that are only safe on a developer's machine.
+    fn check_production(&self) -> Result<(), ConfigError> {
+        let refuse = |name: &str, value: String, problem: &str| ConfigError::Invalid {
+            name: env_name(name),
+            value,
+            problem: format!("{problem} (LATCHKEY_ENV=production)"),
+        };
+        if !self.cookie_secure {
+            return Err(refuse(
+                "cookie_secure",
+                "false".into(),
+                "production needs HTTPS cookies: serve over HTTPS and set LATCHKEY_COOKIE_SECURE=true \
+                 (cookies then get Secure and the __Host- prefix)",
+            ));
+        }
+        if self.bcrypt_cost < PRODUCTION_MIN_BCRYPT_COST {
+            return Err(refuse(
+                "bcrypt_cost",
+                self.bcrypt_cost.to_string(),
+                "must be at least 10 in production; 12 (the default) is recommended",
+            ));
+        }
+        if let Some(secret) = &self.secret
+            && secret.expose().len() < PRODUCTION_MIN_SECRET_BYTES
+        {
+            return Err(refuse(
+                "secret",
+                "<redacted>".into(),
+                "the session and cookie keys derive from it: use at least 64 random bytes \
+                 (e.g. `openssl rand -base64 64`), or unset it to use the generated secret file",
+            ));
         }
         Ok(())
     }
@@ -343,6 +395,15 @@ impl Settings {
                 .into(),
             ),
             ("cookie_secure", self.cookie_secure.to_string()),
+            (
+                "env",
+                if self.production {
+                    "production"
+                } else {
+                    "development"
+                }
+                .into(),
+            ),
             ("prune_interval", d(self.prune_interval)),
             ("key_reload_interval", d(self.key_reload_interval)),
             (
@@ -471,6 +532,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("bcrypt_cost"), "{error}");
+    }
+
+    #[test]
+    fn production_refuses_development_settings_and_says_which() {
+        let long_secret = "s".repeat(64);
+        let good = [
+            ("env", "production"),
+            ("cookie_secure", "true"),
+            ("secret", long_secret.as_str()),
+        ];
+        assert!(Settings::from_pairs(&good).is_ok());
+
+        let insecure = Settings::from_pairs(&[("env", "production")])
+            .unwrap_err()
+            .to_string();
+        assert!(insecure.contains("LATCHKEY_COOKIE_SECURE"), "{insecure}");
+        let cheap = Settings::from_pairs(&[good[0], good[1], good[2], ("bcrypt_cost", "9")])
+            .unwrap_err()
+            .to_string();
+        assert!(cheap.contains("LATCHKEY_BCRYPT_COST"), "{cheap}");
+        let short = Settings::from_pairs(&[good[0], good[1], ("secret", &"s".repeat(63))])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            short.contains("LATCHKEY_SECRET") && !short.contains("sss"),
+            "{short}"
+        );
     }
 
     #[test]

@@ -121,7 +121,7 @@ impl Application {
                     .build();
             App::new()
                 .wrap(page_session)
-                .wrap(security_headers())
+                .wrap(security_headers(cookie_policy.secure))
                 .wrap(TracingLogger::default())
                 .app_data(app_auth.clone())
                 .app_data(web::Data::new(cookie_policy))
@@ -178,8 +178,14 @@ impl Application {
 
 /// Headers every response carries. `no-store` keeps tokens out of caches; routes that are safe
 /// to cache (the JWKS) set their own Cache-Control, which this does not override.
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = if https {
+        // Only behind HTTPS: browsers then refuse plain HTTP to this host for a year.
+        DefaultHeaders::new().add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"))
+    } else {
+        DefaultHeaders::new()
+    };
+    headers
         .add((header::CACHE_CONTROL, "no-store"))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::REFERRER_POLICY, "no-referrer"))

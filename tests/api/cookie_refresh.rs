@@ -138,6 +138,10 @@ async fn over_https_cookies_are_secure_with_the_host_prefix() {
     app.register("alice", PASSWORD).await;
     let browser = app.browser();
     let login_page = browser.get("/login").await;
+    assert_eq!(
+        login_page.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
     let page_cookie =
         set_cookie(&login_page, "__Host-latchkey_session").expect("prefixed page cookie");
     assert!(page_cookie.contains("Secure"));

@@ -410,6 +410,13 @@ async fn pages_send_the_content_security_policy_and_assets_are_served() {
     );
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    // No HSTS over plain HTTP (it would be ignored, and it is a promise we cannot keep).
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_none()
+    );
     let html = response.text().await.unwrap();
     assert!(
         !html.contains("<script>") && !html.contains("style="),
