@@ -74,6 +74,13 @@ impl ApiError {
                     "invalid_credentials",
                     "Invalid username or password.".into(),
                 ),
+                AuthError::Throttled { retry_after } => (
+                    S::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    format!(
+                        "Too many failed sign-ins for this account; try again in {retry_after} seconds."
+                    ),
+                ),
                 AuthError::RegistrationClosed => (
                     S::FORBIDDEN,
                     "registration_closed",
@@ -101,6 +108,11 @@ impl ApiError {
                     S::NOT_FOUND,
                     "session_not_found",
                     "No live session with that id.".into(),
+                ),
+                AuthError::NotThrottled => (
+                    S::NOT_FOUND,
+                    "not_throttled",
+                    "That username has no failed sign-ins to clear.".into(),
                 ),
                 AuthError::UserNotFound => (
                     S::NOT_FOUND,
@@ -212,6 +224,9 @@ impl ResponseError for ApiError {
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        if let ApiError::Auth(AuthError::Throttled { retry_after }) = self {
+            response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
         response.body(serde_json::to_string(&problem).unwrap_or_default())
     }

@@ -88,22 +88,29 @@ impl AuthService {
     ) -> Result<IssuedTokens, AuthError> {
         let key = username_key(username);
         let password = normalise_password(password);
+        let now = self.clock.now();
+        let mut conn = self.db.conn()?;
+        // A throttled attempt is refused before the password is even looked at.
+        self.check_throttle(&mut conn, &key, now)?;
+        let user = db::users::find_by_key(&mut conn, &key)?;
         // The connection goes back to the pool before bcrypt's ~quarter second of work.
-        let user = db::users::find_by_key(&mut *self.db.conn()?, &key)?;
-        let user = match user {
-            // A disabled account gets the same answer (after the same work) as a wrong password.
-            Some(user)
-                if self.passwords.verify(&password, &user.password_hash)
-                    && user.disabled_at.is_none() =>
-            {
-                user
-            }
-            Some(_) => return Err(AuthError::InvalidCredentials),
+        drop(conn);
+        let verified = match &user {
+            Some(user) => self.passwords.verify(&password, &user.password_hash),
             None => {
                 self.passwords.verify_dummy(&password);
+                false
+            }
+        };
+        // A disabled account gets the same answer (after the same work) as a wrong password.
+        let user = match user {
+            Some(user) if verified && user.disabled_at.is_none() => user,
+            _ => {
+                self.record_failed_login(&key, now)?;
                 return Err(AuthError::InvalidCredentials);
             }
         };
+        self.clear_failed_logins(&key)?;
         self.open_session(&user, client)
     }
 

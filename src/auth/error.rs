@@ -27,6 +27,8 @@ pub enum AuthError {
     UsernameTaken,
     #[error("invalid username or password")]
     InvalidCredentials,
+    #[error("too many failed sign-ins; retry in {retry_after} s")]
+    Throttled { retry_after: i64 },
     #[error("registration is closed on this server")]
     RegistrationClosed,
     #[error("the refresh token is invalid, expired or revoked")]
@@ -39,6 +41,8 @@ pub enum AuthError {
     SessionNotFound,
     #[error("no such user")]
     UserNotFound,
+    #[error("no failed sign-ins to clear")]
+    NotThrottled,
     #[error("this needs the admin role")]
     NotAdmin,
     #[error(transparent)]

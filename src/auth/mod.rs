@@ -10,6 +10,7 @@ pub mod password;
 pub mod refresh;
 pub mod secret;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 
 use std::sync::Arc;

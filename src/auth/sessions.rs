@@ -216,10 +216,8 @@ impl AuthService {
         let now = self.clock.now();
         let ended_before = now - ENDED_SESSION_RETENTION_SECONDS;
         let idle_cutoff = ended_before - self.config.lifetimes.idle;
-        Ok(db::sessions::delete_ended(
-            &mut *self.db.conn()?,
-            ended_before,
-            idle_cutoff,
-        )?)
+        let deleted = db::sessions::delete_ended(&mut *self.db.conn()?, ended_before, idle_cutoff)?;
+        self.prune_throttles(now)?;
+        Ok(deleted)
     }
 }

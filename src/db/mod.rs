@@ -6,6 +6,7 @@ pub mod models;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod sessions;
+pub mod throttles;
 pub mod users;
 
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{refresh_tokens, sessions, signing_keys, users};
+use super::schema::{login_throttles, refresh_tokens, sessions, signing_keys, users};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
@@ -98,4 +98,13 @@ pub struct NewSigningKey<'a> {
     pub public_key: &'a [u8],
     pub private_key_sealed: &'a [u8],
     pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = login_throttles, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct LoginThrottle {
+    pub username_key: String,
+    pub failures: i32,
+    pub locked_until: i64,
+    pub last_failure_at: i64,
 }

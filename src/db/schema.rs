@@ -1,6 +1,15 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    login_throttles (username_key) {
+        username_key -> Text,
+        failures -> Integer,
+        locked_until -> BigInt,
+        last_failure_at -> BigInt,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Integer,
         session_id -> Text,
@@ -54,4 +63,10 @@ diesel::table! {
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(refresh_tokens, sessions, signing_keys, users,);
+diesel::allow_tables_to_appear_in_same_query!(
+    login_throttles,
+    refresh_tokens,
+    sessions,
+    signing_keys,
+    users,
+);

@@ -14,5 +14,6 @@ mod password;
 mod refresh;
 mod register;
 mod sessions;
+mod throttle;
 
 mod helpers;

@@ -18,6 +18,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/admin/users/{id}/disable").route(web::post().to(disable_user)))
         .service(resource("/admin/users/{id}/enable").route(web::post().to(enable_user)))
+        .service(resource("/admin/throttles").route(web::get().to(throttles)))
+        .service(resource("/admin/throttles/{username}").route(web::delete().to(clear_throttle)))
         .service(resource("/admin/sessions").route(web::get().to(sessions)))
         .service(resource("/admin/sessions/{id}").route(web::delete().to(revoke_session)));
 }
@@ -158,4 +160,43 @@ async fn enable_user(
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({ "id": user_id, "disabled": false })))
+}
+
+/// Accounts (and unknown usernames) with at least 5 failed sign-ins in a row, newest first.
+async fn throttles(
+    auth: web::Data<AuthService>,
+    Bearer(claims): Bearer,
+) -> Result<HttpResponse, ApiError> {
+    let now = auth.clock().now();
+    let rows = blocking(move || {
+        auth.live_admin_session(&claims.sid)?;
+        auth.throttled_accounts(200)
+    })
+    .await?;
+    let items: Vec<_> = rows
+        .into_iter()
+        .map(|t| {
+            json!({
+                "username": t.username_key,
+                "failures": t.failures,
+                "locked_until": rfc3339(t.locked_until),
+                "locked": t.locked_until > now,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+async fn clear_throttle(
+    auth: web::Data<AuthService>,
+    Bearer(claims): Bearer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let username = path.into_inner();
+    blocking(move || {
+        auth.live_admin_session(&claims.sid)?;
+        auth.clear_throttle(&username)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

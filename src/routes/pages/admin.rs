@@ -20,6 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/users").route(web::get().to(users)))
         .service(web::resource("/admin/users/{id}/disable").route(web::post().to(disable_user)))
         .service(web::resource("/admin/users/{id}/enable").route(web::post().to(enable_user)))
+        .service(web::resource("/admin/throttles").route(web::get().to(throttles)))
+        .service(web::resource("/admin/throttles/clear").route(web::post().to(clear_throttle)))
         .service(web::resource("/admin/sessions").route(web::get().to(sessions)))
         .service(web::resource("/admin/sessions/{id}/revoke").route(web::post().to(revoke_session)))
         .service(
@@ -286,6 +288,71 @@ async fn enable_user(
         Err(other) => return Err(other.into()),
     }
     Ok(see_other(&back_to(&form.back)))
+}
+
+pub struct ThrottleRow {
+    pub username: String,
+    pub failures: i32,
+    pub locked: bool,
+    pub locked_until: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/throttles.html")]
+struct ThrottlesPage {
+    layout: Layout,
+    rows: Vec<ThrottleRow>,
+}
+
+async fn throttles(
+    AdminPage(admin): AdminPage,
+    auth: web::Data<AuthService>,
+) -> Result<HttpResponse, PageError> {
+    let now = auth.clock().now();
+    let throttles = blocking(move || auth.throttled_accounts(200)).await?;
+    let rows = throttles
+        .into_iter()
+        .map(|t| ThrottleRow {
+            username: t.username_key,
+            failures: t.failures,
+            locked: t.locked_until > now,
+            locked_until: format::date_time(t.locked_until),
+        })
+        .collect();
+    Ok(render(
+        StatusCode::OK,
+        &ThrottlesPage {
+            layout: admin.layout(),
+            rows,
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct ClearThrottleForm {
+    csrf_token: String,
+    username: String,
+}
+
+async fn clear_throttle(
+    AdminPage(admin): AdminPage,
+    auth: web::Data<AuthService>,
+    form: web::Form<ClearThrottleForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&admin.page, &form.csrf_token).map_err(|e| e.with_layout(admin.layout()))?;
+    let username = form.username.clone();
+    match blocking(move || auth.clear_throttle(&username)).await {
+        Ok(()) => page_session::flash(
+            &admin.page,
+            "success",
+            format!("Cleared the sign-in throttle of {}.", form.username),
+        ),
+        Err(ApiError::Auth(AuthError::NotThrottled)) => {
+            page_session::flash(&admin.page, "info", "That username was not throttled.")
+        }
+        Err(other) => return Err(other.into()),
+    }
+    Ok(see_other("/admin/throttles"))
 }
 
 /// Back to the admin page the form was on (a local path only).

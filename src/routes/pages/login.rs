@@ -123,6 +123,25 @@ async fn submit(
                 next,
             },
         )),
+        Err(ApiError::Auth(AuthError::Throttled { retry_after })) => {
+            let mut response = render(
+                StatusCode::TOO_MANY_REQUESTS,
+                &LoginPage {
+                    layout: Layout::new(&page, None),
+                    error: Some(format!(
+                        "Too many failed sign-ins for this account. Try again in {retry_after} seconds."
+                    )),
+                    username,
+                    next,
+                },
+            );
+            if let Ok(value) = retry_after.to_string().parse() {
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, value);
+            }
+            Ok(response)
+        }
         Err(other) => Err(other.into()),
     }
 }
