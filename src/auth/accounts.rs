@@ -32,7 +32,11 @@ impl AuthService {
         password: &str,
     ) -> Result<(Username, Zeroizing<String>), AuthError> {
         let username = parse_username(username);
-        let password = check_new_password(password, self.config.password_min_chars);
+        let name = username
+            .as_ref()
+            .map(|u| u.display.as_str())
+            .unwrap_or_default();
+        let password = check_new_password(password, self.config.password_min_chars, &[name]);
         match (username, password) {
             (Ok(username), Ok(password)) => Ok((username, password)),
             (username, password) => Err(AuthError::Invalid(
@@ -180,8 +184,12 @@ impl AuthService {
     ) -> Result<usize, AuthError> {
         let user = db::users::find_by_id(&mut *self.db.conn()?, user_id)?
             .ok_or(AuthError::SessionEnded)?;
-        let new_password = check_new_password(new_password, self.config.password_min_chars)
-            .map_err(|e| AuthError::Invalid(vec![FieldError::new("new_password", e.message)]))?;
+        let new_password = check_new_password(
+            new_password,
+            self.config.password_min_chars,
+            &[&user.username],
+        )
+        .map_err(|e| AuthError::Invalid(vec![FieldError::new("new_password", e.message)]))?;
         if !self
             .passwords
             .verify(&normalise_password(current_password), &user.password_hash)

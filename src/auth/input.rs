@@ -58,8 +58,41 @@ pub fn normalise_password(raw: &str) -> Zeroizing<String> {
     Zeroizing::new(raw.nfkc().collect())
 }
 
-/// Checks a new password against the length rules; no composition rules (NIST SP 800-63B).
-pub fn check_new_password(raw: &str, min_chars: usize) -> Result<Zeroizing<String>, FieldError> {
+/// zxcvbn score a new password needs: 3 = "safely unguessable" against online attacks and
+/// moderately hard offline. Common passwords, keyboard walks, dates, l33t-speak of dictionary
+/// words and passwords built from the username all score lower.
+pub const MIN_STRENGTH_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
+/// zxcvbn's matching grows quickly with length; what follows 100 characters only adds strength.
+const STRENGTH_CHECK_CHARS: usize = 100;
+
+/// Refuses common and easily guessed passwords, offline, saying why.
+pub fn check_strength(password: &str, context: &[&str]) -> Result<(), FieldError> {
+    let checked: String = password.chars().take(STRENGTH_CHECK_CHARS).collect();
+    let estimate = zxcvbn::zxcvbn(&checked, context);
+    if estimate.score() >= MIN_STRENGTH_SCORE {
+        return Ok(());
+    }
+    let why = estimate
+        .feedback()
+        .and_then(|f| f.warning())
+        .map(|w| format!(" {w}"))
+        .unwrap_or_default();
+    Err(FieldError::new(
+        "password",
+        format!(
+            "This password is too easy to guess.{why} Add a few unrelated words, or choose a longer, less common phrase."
+        ),
+    ))
+}
+
+/// Checks a new password against the length rules and refuses easily guessed ones; no
+/// composition rules (NIST SP 800-63B). `context`: words the password must not lean on (the
+/// username).
+pub fn check_new_password(
+    raw: &str,
+    min_chars: usize,
+    context: &[&str],
+) -> Result<Zeroizing<String>, FieldError> {
     let password = normalise_password(raw);
     let length = password.chars().count();
     if length < min_chars {
@@ -76,6 +109,9 @@ pub fn check_new_password(raw: &str, min_chars: usize) -> Result<Zeroizing<Strin
             format!("Password must be at most {PASSWORD_MAX_CHARS} characters."),
         ));
     }
+    let mut words = vec!["latchkey"];
+    words.extend_from_slice(context);
+    check_strength(&password, &words)?;
     Ok(password)
 }
 
@@ -109,10 +145,30 @@ mod tests {
 
     #[test]
     fn password_length_rules_hold_in_characters() {
-        assert!(check_new_password("short", 12).is_err());
-        assert!(check_new_password("correct horse", 12).is_ok());
-        assert!(check_new_password(&"ü".repeat(256), 12).is_ok());
-        assert!(check_new_password(&"ü".repeat(257), 12).is_err());
+        assert!(check_new_password("short", 12, &[]).is_err());
+        assert!(check_new_password("correct horse battery", 12, &[]).is_ok());
+        assert!(check_new_password(&"üñî cødé 🔑 ".repeat(23), 12, &[]).is_ok());
+        assert!(check_new_password(&"ü".repeat(257), 12, &[]).is_err());
+    }
+
+    #[test]
+    fn common_and_guessable_passwords_are_refused_with_a_reason() {
+        for weak in [
+            "password1234",
+            "qwertyuiopasdf",
+            "123456789012",
+            "aaaaaaaaaaaaaaaa",
+        ] {
+            let error = check_new_password(weak, 12, &[]).unwrap_err();
+            assert!(
+                error.message.contains("too easy to guess"),
+                "{weak}: {}",
+                error.message
+            );
+        }
+        // Built from the username.
+        assert!(check_new_password("alice-alice-2024", 12, &["alice"]).is_err());
+        assert!(check_new_password("velvet orbit cactus lamp", 12, &["alice"]).is_ok());
     }
 
     #[test]

@@ -78,3 +78,23 @@ async fn registration_can_be_closed() {
     let body = assert_problem(app.register("alice", PASSWORD).await, StatusCode::FORBIDDEN).await;
     assert_eq!(body["code"], "registration_closed");
 }
+
+#[tokio::test]
+async fn common_and_guessable_passwords_are_refused_saying_why() {
+    let app = spawn_app().await;
+    for weak in ["password1234", "qwertyuiop123", "bobbybobby2024"] {
+        let body = assert_problem(
+            app.register("bobby", weak).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "password");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("too easy to guess"),
+            "{weak}: {body}"
+        );
+    }
+}
