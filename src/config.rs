@@ -59,6 +59,13 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// `LATCHKEY_ENV=production`: refuse to start with settings only fit for development.
     pub production: bool,
+    /// Per-IP limits (requests per minute per address); `LATCHKEY_RATE_LIMIT=off` disables them.
+    pub rate_limit: bool,
+    pub rate_limit_login: u32,
+    pub rate_limit_register: u32,
+    pub rate_limit_refresh: u32,
+    /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub prune_interval: Duration,
     pub key_reload_interval: Duration,
     pub workers: Option<usize>,
@@ -86,6 +93,11 @@ impl Default for Settings {
             registration_open: true,
             cookie_secure: false,
             production: false,
+            rate_limit: true,
+            rate_limit_login: 30,
+            rate_limit_register: 10,
+            rate_limit_refresh: 120,
+            trusted_proxies: Vec::new(),
             prune_interval: Duration::from_secs(3600),
             key_reload_interval: Duration::from_secs(30),
             workers: None,
@@ -132,6 +144,11 @@ pub const KEYS: &[&str] = &[
     "registration",
     "cookie_secure",
     "env",
+    "rate_limit",
+    "rate_limit_login",
+    "rate_limit_register",
+    "rate_limit_refresh",
+    "trusted_proxies",
     "prune_interval",
     "key_reload_interval",
     "workers",
@@ -238,6 +255,28 @@ impl Settings {
                         "development" => false,
                         _ => return Err(invalid("write `production` or `development`")),
                     }
+                }
+                "rate_limit" => {
+                    s.rate_limit = match value.as_str() {
+                        "on" => true,
+                        "off" => false,
+                        _ => return Err(invalid("write `on` or `off`")),
+                    }
+                }
+                "rate_limit_login" => {
+                    s.rate_limit_login =
+                        parse_in_range(value, 0, 100_000).map_err(|p| invalid(&p))?
+                }
+                "rate_limit_register" => {
+                    s.rate_limit_register =
+                        parse_in_range(value, 0, 100_000).map_err(|p| invalid(&p))?
+                }
+                "rate_limit_refresh" => {
+                    s.rate_limit_refresh =
+                        parse_in_range(value, 0, 100_000).map_err(|p| invalid(&p))?
+                }
+                "trusted_proxies" => {
+                    s.trusted_proxies = parse_proxies(value).map_err(|p| invalid(&p))?
                 }
                 "prune_interval" => s.prune_interval = duration(value).map_err(|p| invalid(&p))?,
                 "key_reload_interval" => {
@@ -455,6 +494,22 @@ fn read_file(path: &std::path::Path) -> Result<BTreeMap<String, (String, String)
         values.insert(key.clone(), (text, format!("{shown}: {key}")));
     }
     Ok(values)
+}
+
+/// `10.0.0.1, 192.168.0.0/16, ::1` -> networks (a bare address is a single-host network).
+fn parse_proxies(value: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    format!("`{item}` is not an IP address or CIDR range (like 10.0.0.0/8)")
+                })
+        })
+        .collect()
 }
 
 fn duration(value: &str) -> Result<Duration, String> {

@@ -26,6 +26,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("too many requests; retry in {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -150,6 +152,11 @@ impl ApiError {
                 "payload_too_large",
                 "The request body is larger than 16 KiB.".into(),
             ),
+            ApiError::RateLimited { retry_after } => (
+                S::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("Too many requests from your address; try again in {retry_after} seconds."),
+            ),
             ApiError::NotFound(detail) => (S::NOT_FOUND, "not_found", detail.clone()),
             ApiError::Forbidden(detail) => (S::FORBIDDEN, "forbidden", detail.clone()),
             ApiError::MethodNotAllowed => (
@@ -186,6 +193,17 @@ fn internal() -> (StatusCode, &'static str, String) {
 }
 
 impl ApiError {
+    /// Seconds a 429 asks the client to wait.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Auth(AuthError::Throttled { retry_after }) => {
+                Some((*retry_after).max(1) as u64)
+            }
+            ApiError::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     /// True for refusals caused by the request (4xx), false for our own failures.
     pub fn is_client_error(&self) -> bool {
         self.describe().0.is_client_error()
@@ -225,8 +243,8 @@ impl ResponseError for ApiError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
-        if let ApiError::Auth(AuthError::Throttled { retry_after }) = self {
-            response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+        if let Some(seconds) = self.retry_after() {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         response.body(serde_json::to_string(&problem).unwrap_or_default())
     }

@@ -25,6 +25,8 @@ use crate::config::{ConfigError, Settings};
 use crate::db::{Db, DbError};
 use crate::routes;
 use crate::routes::cookies::CookiePolicy;
+use crate::routes::extractors::TrustedProxies;
+use crate::routes::limits::{RateLimits, RatePerMinute};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -105,7 +107,16 @@ impl Application {
         };
         let session_key = Key::from(auth.page_cookie_key().as_slice());
         let page_session_ttl = CookieDuration::seconds(settings.absolute_ttl.as_secs() as i64);
+        let rate_limits = web::Data::new(RateLimits::new(settings.rate_limit.then_some(
+            RatePerMinute {
+                login: settings.rate_limit_login,
+                register: settings.rate_limit_register,
+                refresh: settings.rate_limit_refresh,
+            },
+        )));
+        let trusted_proxies = web::Data::new(TrustedProxies(settings.trusted_proxies.clone()));
         let app_auth = auth.clone();
+        let app_limits = rate_limits.clone();
         let mut server = HttpServer::new(move || {
             let page_session =
                 SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
@@ -125,6 +136,8 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .app_data(app_auth.clone())
                 .app_data(web::Data::new(cookie_policy))
+                .app_data(app_limits.clone())
+                .app_data(trusted_proxies.clone())
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         })
@@ -134,7 +147,7 @@ impl Application {
         }
         let server = server.listen(listener).map_err(listen_failed)?.run();
 
-        let background = vec![
+        let mut background = vec![
             spawn_every(settings.prune_interval, auth.clone(), "prune", |auth| {
                 auth.prune().map(|n| format!("deleted {n} ended sessions"))
             }),
@@ -145,6 +158,13 @@ impl Application {
                 |auth| auth.reload_keys().map(|_| String::new()),
             ),
         ];
+        background.push(tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                ticker.tick().await;
+                rate_limits.forget_idle_clients();
+            }
+        }));
         Ok(Application {
             port,
             server,

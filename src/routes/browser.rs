@@ -11,6 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::cookies::CookiePolicy;
+use super::limits::{Limit, RateLimits};
 use super::{blocking, resource};
 use crate::auth::AuthService;
 use crate::auth::sessions::ClientInfo;
@@ -50,9 +51,11 @@ async fn refresh(
     request: HttpRequest,
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
+    limits: web::Data<RateLimits>,
     client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
     check_fetch_origin(&request)?;
+    limits.check(Limit::Refresh, client.ip.as_deref())?;
     let Some(presented) = cookies.read_refresh(&request) else {
         return Ok(refused(
             &cookies,

@@ -1,6 +1,7 @@
 //! Request extractors: the caller's access token and where the request came from.
 
 use std::future::{Ready, ready};
+use std::net::IpAddr;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -55,12 +56,49 @@ fn bearer(request: &HttpRequest) -> Result<AccessClaims, ApiError> {
     Ok(auth.verify_access_token(token.trim())?)
 }
 
+/// Proxies whose `X-Forwarded-For` header is believed (`LATCHKEY_TRUSTED_PROXIES`).
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    fn trusts(&self, ip: &IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(ip))
+    }
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the rightmost
+/// `X-Forwarded-For` entry that is not itself a trusted proxy (entries further left are
+/// whatever the client claimed, and are ignored).
+pub fn client_ip(request: &HttpRequest) -> Option<IpAddr> {
+    let peer = request.peer_addr()?.ip();
+    let Some(proxies) = request.app_data::<web::Data<TrustedProxies>>() else {
+        return Some(peer);
+    };
+    if !proxies.trusts(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|item| item.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !proxies.trusts(ip))
+        .or(forwarded.first())
+        .copied()
+        .or(Some(peer))
+}
+
 impl FromRequest for ClientInfo {
     type Error = ApiError;
     type Future = Ready<Result<ClientInfo, ApiError>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let ip = request.peer_addr().map(|addr| addr.ip().to_string());
+        let ip = client_ip(request).map(|ip| ip.to_string());
         let user_agent = request
             .headers()
             .get(header::USER_AGENT)

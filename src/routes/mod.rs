@@ -7,6 +7,7 @@ pub mod cookies;
 pub mod extractors;
 pub mod health;
 pub mod jwks;
+pub mod limits;
 pub mod pages;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};

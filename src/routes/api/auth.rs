@@ -9,6 +9,7 @@ use crate::auth::{AuthService, IssuedTokens};
 use crate::error::ApiError;
 use crate::routes::cookies::CookiePolicy;
 use crate::routes::extractors::MaybeBearer;
+use crate::routes::limits::{Limit, RateLimits};
 use crate::routes::{blocking, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -64,8 +65,11 @@ impl From<IssuedTokens> for TokenBody {
 
 async fn register(
     auth: web::Data<AuthService>,
+    limits: web::Data<RateLimits>,
     body: web::Json<Credentials>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
+    limits.check(Limit::Register, client.ip.as_deref())?;
     let Credentials { username, password } = body.into_inner();
     let user = blocking(move || auth.register(&username, &password)).await?;
     Ok(HttpResponse::Created().json(json!({
@@ -78,9 +82,11 @@ async fn register(
 async fn login(
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
+    limits: web::Data<RateLimits>,
     body: web::Json<LoginBody>,
     client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
+    limits.check(Limit::Login, client.ip.as_deref())?;
     let LoginBody {
         username,
         password,
@@ -97,9 +103,11 @@ async fn login(
 
 async fn refresh(
     auth: web::Data<AuthService>,
+    limits: web::Data<RateLimits>,
     body: web::Json<RefreshTokenBody>,
     client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
+    limits.check(Limit::Refresh, client.ip.as_deref())?;
     let presented = body.into_inner().refresh_token;
     let tokens = blocking(move || auth.refresh(&presented, &client)).await?;
     Ok(HttpResponse::Ok().json(TokenBody::from(tokens)))

@@ -13,6 +13,7 @@ use crate::auth::{AuthError, AuthService, IssuedTokens};
 use crate::error::ApiError;
 use crate::routes::blocking;
 use crate::routes::cookies::CookiePolicy;
+use crate::routes::limits::{Limit, RateLimits};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -89,10 +90,12 @@ async fn submit(
     request: HttpRequest,
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
+    limits: web::Data<RateLimits>,
     form: web::Form<LoginForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let page = request.get_session();
+    limits.check(Limit::Login, client.ip.as_deref())?;
     let LoginForm {
         username,
         password,

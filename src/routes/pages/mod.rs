@@ -110,6 +110,8 @@ pub enum PageError {
     Rendered { status: StatusCode, body: String },
     #[error("service unavailable")]
     Unavailable,
+    #[error("too many requests")]
+    TooManyRequests { retry_after: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -120,6 +122,7 @@ impl From<ApiError> for PageError {
             ApiError::Auth(AuthError::Storage(crate::db::DbError::Pool(_))) => {
                 PageError::Unavailable
             }
+            ApiError::RateLimited { retry_after } => PageError::TooManyRequests { retry_after },
             other => PageError::Internal(other.to_string()),
         }
     }
@@ -144,6 +147,11 @@ impl PageError {
                 "There is nothing at this address. Check the link, or start from your account.".into(),
             ),
             PageError::Rendered { status, .. } => (*status, "", String::new()),
+            PageError::TooManyRequests { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Slow down",
+                format!("Too many attempts from your address. Try again in {retry_after} seconds."),
+            ),
             PageError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Busy",
@@ -186,7 +194,7 @@ impl ResponseError for PageError {
         if let PageError::Internal(cause) = self {
             tracing::error!(%cause, "page failed");
         }
-        match self {
+        let mut response = match self {
             PageError::Redirect(location) => see_other(location),
             PageError::Rendered { status, body } => HttpResponse::build(*status)
                 .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
@@ -204,7 +212,15 @@ impl ResponseError for PageError {
                     message,
                 },
             ),
+        };
+        if let PageError::TooManyRequests { retry_after } = self
+            && let Ok(value) = retry_after.to_string().parse()
+        {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, value);
         }
+        response
     }
 }
 

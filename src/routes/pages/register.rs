@@ -12,6 +12,7 @@ use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
 use crate::routes::blocking;
 use crate::routes::cookies::CookiePolicy;
+use crate::routes::limits::{Limit, RateLimits};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -54,10 +55,12 @@ async fn submit(
     request: HttpRequest,
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
+    limits: web::Data<RateLimits>,
     form: web::Form<RegisterForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let session = request.get_session();
+    limits.check(Limit::Register, client.ip.as_deref())?;
     let RegisterForm {
         username,
         password,
