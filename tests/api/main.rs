@@ -11,6 +11,7 @@ mod health_and_keys;
 mod login;
 mod pages;
 mod password;
+mod process;
 mod rate_limits;
 mod refresh;
 mod register;
