@@ -126,7 +126,7 @@ impl ApiError {
                     "forbidden",
                     "This needs the admin role.".into(),
                 ),
-                AuthError::Storage(DbError::Pool(_)) => (
+                AuthError::Storage(DbError::Pool(_) | DbError::Unavailable(_)) => (
                     S::SERVICE_UNAVAILABLE,
                     "busy",
                     "The server is busy; try again in a moment.".into(),

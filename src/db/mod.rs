@@ -32,6 +32,9 @@ pub enum DbError {
     Pool(#[from] diesel::r2d2::PoolError),
     #[error("a row with the same unique value already exists")]
     Conflict,
+    /// Locked past the busy timeout, read-only, or failing I/O: worth retrying later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("database query failed: {0}")]
     Query(diesel::result::Error),
     #[error("could not apply database migrations: {0}")]
@@ -45,6 +48,9 @@ impl From<diesel::result::Error> for DbError {
         match error {
             diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 DbError::Conflict
+            }
+            diesel::result::Error::DatabaseError(_, info) if is_transient(info.message()) => {
+                DbError::Unavailable(info.message().to_owned())
             }
             other => DbError::Query(other),
         }
@@ -125,6 +131,20 @@ impl Db {
         };
         matches!(conn.has_pending_migration(MIGRATIONS), Ok(false))
     }
+}
+
+/// SQLite's messages for conditions that pass: a lock held too long, a read-only or full disk.
+fn is_transient(message: &str) -> bool {
+    [
+        "database is locked",
+        "database table is locked",
+        "readonly database",
+        "disk I/O error",
+        "database or disk is full",
+        "unable to open database file",
+    ]
+    .iter()
+    .any(|pattern| message.contains(pattern))
 }
 
 /// Accepts a plain path or a `sqlite://` / `sqlite:` URL.

@@ -134,3 +134,34 @@ async fn stored_data_survives_bad_requests() {
     app.refresh_ok(&tokens.refresh).await;
     assert_eq!(app.login("alice", PASSWORD).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_locked_database_gets_503_with_a_problem_and_recovers_by_itself() {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+
+    let app = spawn_app().await;
+    let tokens = app.signed_in("alice").await;
+    // Another process holds the write lock for longer than the server's busy timeout (5 s).
+    let mut other = diesel::SqliteConnection::establish(&app.settings.database_url).unwrap();
+    other.batch_execute("BEGIN EXCLUSIVE").unwrap();
+
+    let response = app.register("bob", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    let body = assert_problem(response, StatusCode::SERVICE_UNAVAILABLE).await;
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        !detail.contains("locked") && !detail.contains("sqlite"),
+        "{detail}"
+    );
+    // Reads still work meanwhile (WAL): access tokens verify, health answers.
+    app.me(&tokens.access).await;
+
+    other.batch_execute("COMMIT").unwrap();
+    assert_eq!(
+        app.register("bob", PASSWORD).await.status(),
+        StatusCode::CREATED
+    );
+    app.refresh_ok(&tokens.refresh).await;
+}

@@ -119,9 +119,9 @@ pub enum PageError {
 impl From<ApiError> for PageError {
     fn from(error: ApiError) -> PageError {
         match error {
-            ApiError::Auth(AuthError::Storage(crate::db::DbError::Pool(_))) => {
-                PageError::Unavailable
-            }
+            ApiError::Auth(AuthError::Storage(
+                crate::db::DbError::Pool(_) | crate::db::DbError::Unavailable(_),
+            )) => PageError::Unavailable,
             ApiError::RateLimited { retry_after } => PageError::TooManyRequests { retry_after },
             other => PageError::Internal(other.to_string()),
         }
