@@ -95,7 +95,7 @@ impl AuthService {
         let now = self.clock.now();
         let mut conn = self.db.conn()?;
         // A throttled attempt is refused before the password is even looked at.
-        self.check_throttle(&mut conn, &key, now)?;
+        let earlier_failures = self.check_throttle(&mut conn, &key, now)?;
         let user = db::users::find_by_key(&mut conn, &key)?;
         // The connection goes back to the pool before bcrypt's ~quarter second of work.
         drop(conn);
@@ -114,7 +114,9 @@ impl AuthService {
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        self.clear_failed_logins(&key)?;
+        if earlier_failures {
+            self.clear_failed_logins(&key)?;
+        }
         self.open_session(&user, client)
     }
 

@@ -31,16 +31,18 @@ pub fn retry_after(throttle: Option<&LoginThrottle>, now: i64) -> Option<i64> {
 }
 
 impl AuthService {
-    /// Refuses the attempt while the account (or unknown username) is throttled.
+    /// Refuses the attempt while the account (or unknown username) is throttled; otherwise
+    /// says whether earlier failures are on record (so a success only writes when it must).
     pub(crate) fn check_throttle(
         &self,
         conn: &mut Conn,
         key: &str,
         now: i64,
-    ) -> Result<(), AuthError> {
-        match retry_after(db::throttles::find(conn, key)?.as_ref(), now) {
+    ) -> Result<bool, AuthError> {
+        let throttle = db::throttles::find(conn, key)?;
+        match retry_after(throttle.as_ref(), now) {
             Some(retry_after) => Err(AuthError::Throttled { retry_after }),
-            None => Ok(()),
+            None => Ok(throttle.is_some()),
         }
     }
 

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::guard::AdminPage;
 use super::sessions::SessionRow;
-use super::{Layout, PageError, check_csrf, format, local_next, page_session, render, see_other};
+use super::{Layout, PageError, format, local_next, page_session, render, see_other};
 use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
 use crate::routes::blocking;
@@ -206,16 +206,10 @@ async fn revoke_session(
     path: web::Path<String>,
     form: web::Form<RevokeForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&admin.page, &form.csrf_token).map_err(|e| e.with_layout(admin.layout()))?;
+    admin.check_csrf(&form.csrf_token)?;
     let target = path.into_inner();
     let outcome = blocking(move || auth.admin_revoke_session(&target)).await;
-    match outcome {
-        Ok(()) => page_session::flash(&admin.page, "success", "Session revoked."),
-        Err(ApiError::Auth(AuthError::SessionNotFound)) => {
-            page_session::flash(&admin.page, "info", "That session had already ended.")
-        }
-        Err(other) => return Err(other.into()),
-    }
+    flash_outcome(&admin.page, outcome, |()| "Session revoked.".into())?;
     Ok(see_other(&back_to(&form.back)))
 }
 
@@ -225,16 +219,13 @@ async fn revoke_user_sessions(
     path: web::Path<String>,
     form: web::Form<RevokeForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&admin.page, &form.csrf_token).map_err(|e| e.with_layout(admin.layout()))?;
+    admin.check_csrf(&form.csrf_token)?;
     let user_id = path.into_inner();
-    match blocking(move || auth.admin_revoke_user_sessions(&user_id)).await {
-        Ok(1) => page_session::flash(&admin.page, "success", "Revoked 1 session."),
-        Ok(n) => page_session::flash(&admin.page, "success", format!("Revoked {n} sessions.")),
-        Err(ApiError::Auth(AuthError::UserNotFound)) => {
-            page_session::flash(&admin.page, "error", "No such user.")
-        }
-        Err(other) => return Err(other.into()),
-    }
+    let outcome = blocking(move || auth.admin_revoke_user_sessions(&user_id)).await;
+    flash_outcome(&admin.page, outcome, |n| match n {
+        1 => "Revoked 1 session.".into(),
+        n => format!("Revoked {n} sessions."),
+    })?;
     Ok(see_other(&back_to(&form.back)))
 }
 
@@ -244,27 +235,12 @@ async fn disable_user(
     path: web::Path<String>,
     form: web::Form<RevokeForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&admin.page, &form.csrf_token).map_err(|e| e.with_layout(admin.layout()))?;
+    admin.check_csrf(&form.csrf_token)?;
     let (user_id, me) = (path.into_inner(), admin.user.id.clone());
-    match blocking(move || auth.disable_user(&user_id, Some(&me))).await {
-        Ok(n) => page_session::flash(
-            &admin.page,
-            "success",
-            format!("User disabled; {n} session(s) ended. They cannot sign in until enabled."),
-        ),
-        Err(ApiError::Auth(AuthError::Invalid(errors))) => {
-            let text = errors
-                .into_iter()
-                .map(|e| e.message)
-                .collect::<Vec<_>>()
-                .join(" ");
-            page_session::flash(&admin.page, "error", text)
-        }
-        Err(ApiError::Auth(AuthError::UserNotFound)) => {
-            page_session::flash(&admin.page, "error", "No such user.")
-        }
-        Err(other) => return Err(other.into()),
-    }
+    let outcome = blocking(move || auth.disable_user(&user_id, Some(&me))).await;
+    flash_outcome(&admin.page, outcome, |n| {
+        format!("User disabled; {n} session(s) ended. They cannot sign in until enabled.")
+    })?;
     Ok(see_other(&back_to(&form.back)))
 }
 
@@ -274,19 +250,12 @@ async fn enable_user(
     path: web::Path<String>,
     form: web::Form<RevokeForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&admin.page, &form.csrf_token).map_err(|e| e.with_layout(admin.layout()))?;
+    admin.check_csrf(&form.csrf_token)?;
     let user_id = path.into_inner();
-    match blocking(move || auth.enable_user(&user_id)).await {
-        Ok(()) => page_session::flash(
-            &admin.page,
-            "success",
-            "User enabled; they can sign in again.",
-        ),
-        Err(ApiError::Auth(AuthError::UserNotFound)) => {
-            page_session::flash(&admin.page, "error", "No such user.")
-        }
-        Err(other) => return Err(other.into()),
-    }
+    let outcome = blocking(move || auth.enable_user(&user_id)).await;
+    flash_outcome(&admin.page, outcome, |()| {
+        "User enabled; they can sign in again.".into()
+    })?;
     Ok(see_other(&back_to(&form.back)))
 }
 
@@ -339,20 +308,39 @@ async fn clear_throttle(
     auth: web::Data<AuthService>,
     form: web::Form<ClearThrottleForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&admin.page, &form.csrf_token).map_err(|e| e.with_layout(admin.layout()))?;
+    admin.check_csrf(&form.csrf_token)?;
     let username = form.username.clone();
-    match blocking(move || auth.clear_throttle(&username)).await {
-        Ok(()) => page_session::flash(
-            &admin.page,
-            "success",
-            format!("Cleared the sign-in throttle of {}.", form.username),
-        ),
+    let outcome = blocking(move || auth.clear_throttle(&username)).await;
+    flash_outcome(&admin.page, outcome, |()| {
+        format!("Cleared the sign-in throttle of {}.", form.username)
+    })?;
+    Ok(see_other("/admin/throttles"))
+}
+
+/// Shows how an admin action went as a flash message: success, or a refusal the admin can act
+/// on (already ended, no such user...). Only our own failures become an error page.
+fn flash_outcome<T>(
+    page: &actix_session::Session,
+    outcome: Result<T, ApiError>,
+    success: impl FnOnce(T) -> String,
+) -> Result<(), PageError> {
+    let (kind, text) = match outcome {
+        Ok(value) => ("success", success(value)),
+        Err(ApiError::Auth(AuthError::SessionNotFound)) => {
+            ("info", "That session had already ended.".to_owned())
+        }
         Err(ApiError::Auth(AuthError::NotThrottled)) => {
-            page_session::flash(&admin.page, "info", "That username was not throttled.")
+            ("info", "That username was not throttled.".to_owned())
+        }
+        Err(ApiError::Auth(AuthError::UserNotFound)) => ("error", "No such user.".to_owned()),
+        Err(ApiError::Auth(AuthError::Invalid(errors))) => {
+            let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+            ("error", messages.join(" "))
         }
         Err(other) => return Err(other.into()),
-    }
-    Ok(see_other("/admin/throttles"))
+    };
+    page_session::flash(page, kind, text);
+    Ok(())
 }
 
 /// Back to the admin page the form was on (a local path only).

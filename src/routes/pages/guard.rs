@@ -29,6 +29,10 @@ impl PageUser {
     pub fn layout(&self) -> Layout {
         Layout::new(&self.page, Some(&self.user))
     }
+
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), PageError> {
+        super::check_csrf(&self.page, submitted, Some(&self.user))
+    }
 }
 
 impl FromRequest for PageUser {

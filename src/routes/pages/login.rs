@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Layout, PageError, check_csrf, local_next, page_session, render, see_other};
+use super::{CsrfForm, Layout, PageError, check_csrf, local_next, page_session, render, see_other};
 use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService, IssuedTokens};
 use crate::error::ApiError;
@@ -102,7 +102,7 @@ async fn submit(
         csrf_token,
         next,
     } = form.into_inner();
-    check_csrf(&page, &csrf_token).map_err(|e| e.with_layout(Layout::new(&page, None)))?;
+    check_csrf(&page, &csrf_token, None)?;
     let next = local_next(Some(&next));
     let name = username.clone();
     // Signing in again in this browser replaces its previous session rather than orphaning it.
@@ -167,11 +167,6 @@ pub fn signed_in(
     response.finish()
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf_token: String,
-}
-
 async fn logout(
     request: HttpRequest,
     auth: web::Data<AuthService>,
@@ -182,7 +177,7 @@ async fn logout(
     let Some((_, session_id)) = page_session::signed_in(&page) else {
         return Ok(see_other("/login"));
     };
-    check_csrf(&page, &form.csrf_token).map_err(|e| e.with_layout(Layout::new(&page, None)))?;
+    check_csrf(&page, &form.csrf_token, None)?;
     blocking(move || auth.logout(&session_id)).await?;
     Ok(signed_out(&page, &cookies))
 }

@@ -259,13 +259,24 @@ pub fn login_url(next: &str, reason: Option<&str>) -> String {
     )
 }
 
-/// Checks a form's CSRF token against the page session.
-pub fn check_csrf(session: &Session, submitted: &str) -> Result<(), PageError> {
+/// Checks a form's CSRF token against the page session; a refusal is the 403 page in the
+/// layout of whoever is signed in (`user`).
+pub fn check_csrf(
+    session: &Session,
+    submitted: &str,
+    user: Option<&User>,
+) -> Result<(), PageError> {
     if page_session::csrf_matches(session, submitted) {
         Ok(())
     } else {
-        Err(PageError::CsrfRejected)
+        Err(PageError::CsrfRejected.with_layout(Layout::new(session, user)))
     }
+}
+
+/// One form shape: a CSRF token and nothing else.
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    pub csrf_token: String,
 }
 
 #[cfg(test)]

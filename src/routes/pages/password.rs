@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::guard::PageUser;
-use super::{Layout, PageError, check_csrf, page_session, render, see_other};
+use super::{Layout, PageError, page_session, render, see_other};
 use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
 use crate::routes::blocking;
@@ -51,7 +51,7 @@ async fn submit(
     auth: web::Data<AuthService>,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&user.page, &form.csrf_token).map_err(|e| e.with_layout(user.layout()))?;
+    user.check_csrf(&form.csrf_token)?;
     let PasswordForm {
         current_password,
         new_password,

@@ -67,7 +67,7 @@ async fn submit(
         password_confirm,
         csrf_token,
     } = form.into_inner();
-    check_csrf(&session, &csrf_token).map_err(|e| e.with_layout(Layout::new(&session, None)))?;
+    check_csrf(&session, &csrf_token, None)?;
     let mut page = RegisterPage {
         username: username.clone(),
         min_password: auth.config().password_min_chars,

@@ -3,11 +3,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
 use super::guard::PageUser;
 use super::login::signed_out;
-use super::{Layout, PageError, check_csrf, format, page_session, render, see_other};
+use super::{CsrfForm, Layout, PageError, format, page_session, render, see_other};
 use crate::auth::{AuthError, AuthService};
 use crate::db::models::Session;
 use crate::error::ApiError;
@@ -56,11 +55,6 @@ struct SessionsPage {
     sessions: Vec<SessionRow>,
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    pub csrf_token: String,
-}
-
 async fn list(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpResponse, PageError> {
     let (user_id, current) = (user.user.id.clone(), user.session.id.clone());
     let now = auth.clock().now();
@@ -87,7 +81,7 @@ async fn revoke_one(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&user.page, &form.csrf_token).map_err(|e| e.with_layout(user.layout()))?;
+    user.check_csrf(&form.csrf_token)?;
     let target = path.into_inner();
     let is_current = target == user.session.id;
     let user_id = user.user.id.clone();
@@ -110,7 +104,7 @@ async fn revoke_others(
     auth: web::Data<AuthService>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&user.page, &form.csrf_token).map_err(|e| e.with_layout(user.layout()))?;
+    user.check_csrf(&form.csrf_token)?;
     let (user_id, current) = (user.user.id.clone(), user.session.id.clone());
     let revoked = blocking(move || auth.revoke_my_other_sessions(&user_id, &current)).await?;
     let text = match revoked {
