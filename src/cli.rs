@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::auth::sessions::{ROLE_ADMIN, ROLE_USER};
+use crate::auth::sessions::{ClientInfo, ROLE_ADMIN, ROLE_USER};
 use crate::auth::{AuthError, AuthService, Clock};
 use crate::config::Settings;
 use crate::startup::{Application, StartupError, build_auth_service};
@@ -180,12 +180,14 @@ fn run_command(settings: Settings, command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::User(UserCommand::Disable { username }) => {
-            let revoked = auth.disable_user(&auth.user_id_by_name(&username)?, None)?;
+            let user_id = auth.user_id_by_name(&username)?;
+            let revoked = auth.disable_user(&user_id, None, &ClientInfo::command_line())?;
             println!("{username} is disabled; {revoked} session(s) ended");
             Ok(())
         }
         Command::User(UserCommand::Enable { username }) => {
-            auth.enable_user(&auth.user_id_by_name(&username)?)?;
+            let user_id = auth.user_id_by_name(&username)?;
+            auth.enable_user(&user_id, None, &ClientInfo::command_line())?;
             println!("{username} is enabled");
             Ok(())
         }
@@ -210,8 +212,11 @@ fn run_command(settings: Settings, command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Prune => {
-            let deleted = auth.prune()?;
-            println!("deleted {deleted} ended sessions");
+            let pruned = auth.prune()?;
+            println!(
+                "deleted {} ended sessions, {} stale throttles, {} old audit events",
+                pruned.sessions, pruned.throttles, pruned.events
+            );
             Ok(())
         }
         Command::Serve | Command::Config(_) => unreachable!("handled above"),
@@ -231,7 +236,7 @@ fn add_user(auth: &AuthService, add: &AddUser) -> Result<(), CliError> {
         ));
     }
     let role = if add.admin { ROLE_ADMIN } else { ROLE_USER };
-    let user = auth.create_user(&add.username, password, role)?;
+    let user = auth.create_user(&add.username, password, role, &ClientInfo::command_line())?;
     println!(
         "created {} ({}) with id {}",
         user.username, user.role, user.id

@@ -66,6 +66,7 @@ pub fn build_auth_service(settings: &Settings, clock: Clock) -> Result<AuthServi
         password_min_chars: settings.password_min_length,
         bcrypt_cost: settings.bcrypt_cost,
         registration_open: settings.registration_open,
+        audit_retention_seconds: seconds(settings.audit_retention),
     };
     let pepper = settings
         .password_pepper
@@ -149,7 +150,12 @@ impl Application {
 
         let mut background = vec![
             spawn_every(settings.prune_interval, auth.clone(), "prune", |auth| {
-                auth.prune().map(|n| format!("deleted {n} ended sessions"))
+                auth.prune().map(|p| {
+                    format!(
+                        "deleted {} ended sessions, {} stale throttles, {} old audit events",
+                        p.sessions, p.throttles, p.events
+                    )
+                })
             }),
             spawn_every(
                 settings.key_reload_interval,

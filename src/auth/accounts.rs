@@ -2,6 +2,7 @@
 
 use zeroize::Zeroizing;
 
+use super::audit::{AuditEvent, EventKind, Outcome};
 use super::error::{AuthError, FieldError};
 use super::input::{
     Username, check_new_password, normalise_password, parse_username, username_key,
@@ -14,11 +15,16 @@ use crate::db::{self, DbError};
 
 impl AuthService {
     /// Registers a user with the `user` role.
-    pub fn register(&self, username: &str, password: &str) -> Result<User, AuthError> {
+    pub fn register(
+        &self,
+        username: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<User, AuthError> {
         if !self.config.registration_open {
             return Err(AuthError::RegistrationClosed);
         }
-        self.create_user(username, password, ROLE_USER)
+        self.create_user(username, password, ROLE_USER, client)
     }
 
     /// Checks a would-be username and password against the rules without creating anything.
@@ -54,25 +60,29 @@ impl AuthService {
         username: &str,
         password: &str,
         role: &str,
+        client: &ClientInfo,
     ) -> Result<User, AuthError> {
         let (username, password) = self.checked_account(username, password)?;
         check_role(role)?;
         let password_hash = self.passwords.hash(&password)?;
         let now = self.clock.now();
         let id = super::random_uuid()?;
-        let inserted = db::users::insert(
-            &mut *self.db.conn()?,
-            &NewUser {
-                id: &id,
-                username: &username.display,
-                username_key: &username.key,
-                password_hash: &password_hash,
-                role,
-                created_at: now,
-                updated_at: now,
-                password_changed_at: now,
-            },
-        );
+        let new_user = NewUser {
+            id: &id,
+            username: &username.display,
+            username_key: &username.key,
+            password_hash: &password_hash,
+            role,
+            created_at: now,
+            updated_at: now,
+            password_changed_at: now,
+        };
+        let inserted = db::write_transaction(&mut *self.db.conn()?, |conn| {
+            let user = db::users::insert(conn, &new_user)?;
+            let event = AuditEvent::success(EventKind::Registered).user(&user.id);
+            self.audit_in(conn, event, client, now)?;
+            Ok::<_, DbError>(user)
+        });
         match inserted {
             Ok(user) => Ok(user),
             Err(DbError::Conflict) => Err(AuthError::UsernameTaken),
@@ -94,11 +104,20 @@ impl AuthService {
         let password = normalise_password(password);
         let now = self.clock.now();
         let mut conn = self.db.conn()?;
-        // A throttled attempt is refused before the password is even looked at.
-        let earlier_failures = self.check_throttle(&mut conn, &key, now)?;
+        let throttle = self.check_throttle(&mut conn, &key, now);
         let user = db::users::find_by_key(&mut conn, &key)?;
         // The connection goes back to the pool before bcrypt's ~quarter second of work.
         drop(conn);
+        // A throttled attempt is refused before the password is even looked at.
+        let earlier_failures = match throttle {
+            Err(AuthError::Throttled { retry_after }) => {
+                let mut event = AuditEvent::new(EventKind::LoginThrottled, Outcome::Denied);
+                event.user_id = user.as_ref().map(|user| user.id.as_str());
+                self.audit(event, client)?;
+                return Err(AuthError::Throttled { retry_after });
+            }
+            other => other?,
+        };
         let verified = match &user {
             Some(user) => self.passwords.verify(&password, &user.password_hash),
             None => {
@@ -109,24 +128,26 @@ impl AuthService {
         // A disabled account gets the same answer (after the same work) as a wrong password.
         let user = match user {
             Some(user) if verified && user.disabled_at.is_none() => user,
-            _ => {
-                self.record_failed_login(&key, now)?;
+            refused => {
+                let event = failed_login(refused.as_ref(), verified);
+                self.record_failed_login(&key, now, event, client)?;
                 return Err(AuthError::InvalidCredentials);
             }
         };
         if earlier_failures {
             self.clear_failed_logins(&key)?;
         }
-        self.open_session(&user, client)
+        let (session, secret) = self.start_session(&user, client, None)?;
+        self.issue(&user, &session, &secret, session.created_at)
     }
 
-    /// Starts a session for a user who just proved who they are (e.g. by registering).
+    /// Starts a session for a user who has just registered.
     pub fn open_session(
         &self,
         user: &User,
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AuthError> {
-        let (session, secret) = self.start_session(user, client)?;
+        let (session, secret) = self.start_session(user, client, Some("new account"))?;
         self.issue(user, &session, &secret, session.created_at)
     }
 
@@ -134,6 +155,7 @@ impl AuthService {
         &self,
         user: &User,
         client: &ClientInfo,
+        detail: Option<&'static str>,
     ) -> Result<(Session, RefreshSecret), AuthError> {
         let now = self.clock.now();
         let session_id = super::random_uuid()?;
@@ -158,6 +180,11 @@ impl AuthService {
                     issued_at: now,
                 },
             )?;
+            let mut event = AuditEvent::success(EventKind::LoginSucceeded)
+                .user(&user.id)
+                .session(&session_id);
+            event.detail = detail;
+            self.audit_in(conn, event, client, now)?;
             Ok::<_, AuthError>(())
         })?;
         let session = Session {
@@ -183,6 +210,7 @@ impl AuthService {
         current_session: &str,
         current_password: &str,
         new_password: &str,
+        client: &ClientInfo,
     ) -> Result<usize, AuthError> {
         let user = db::users::find_by_id(&mut *self.db.conn()?, user_id)?
             .ok_or(AuthError::SessionEnded)?;
@@ -196,6 +224,11 @@ impl AuthService {
             .passwords
             .verify(&normalise_password(current_password), &user.password_hash)
         {
+            let event = AuditEvent::new(EventKind::PasswordChanged, Outcome::Failure)
+                .user(&user.id)
+                .session(current_session)
+                .detail("wrong current password");
+            self.audit(event, client)?;
             return Err(AuthError::Invalid(vec![FieldError::new(
                 "current_password",
                 "Your current password is not right.",
@@ -205,13 +238,20 @@ impl AuthService {
         let at = self.config.lifetimes.live_at(self.clock.now());
         db::write_transaction(&mut *self.db.conn()?, |conn| {
             db::users::set_password(conn, &user.id, &hash, at.now)?;
-            Ok::<_, AuthError>(db::sessions::revoke_all_for_user(
+            let changed = AuditEvent::success(EventKind::PasswordChanged).user(&user.id);
+            self.audit_in(conn, changed.session(current_session), client, at.now)?;
+            let revoked = db::sessions::revoke_all_for_user(
                 conn,
                 &user.id,
                 Some(current_session),
                 at,
                 "password changed",
-            )?)
+            )?;
+            let event = AuditEvent::success(EventKind::SessionRevoked)
+                .user(&user.id)
+                .detail("password changed");
+            self.audit_revocations(conn, &revoked, event, client, at.now)?;
+            Ok::<_, AuthError>(revoked.len())
         })
     }
 
@@ -221,6 +261,7 @@ impl AuthService {
         &self,
         user_id: &str,
         acting_user: Option<&str>,
+        client: &ClientInfo,
     ) -> Result<usize, AuthError> {
         if acting_user == Some(user_id) {
             return Err(AuthError::Invalid(vec![FieldError::new(
@@ -233,23 +274,37 @@ impl AuthService {
             if !db::users::set_disabled(conn, user_id, Some(at.now), at.now)? {
                 return Err(AuthError::UserNotFound);
             }
-            Ok(db::sessions::revoke_all_for_user(
-                conn,
-                user_id,
-                None,
-                at,
-                "user disabled",
-            )?)
+            let disabled = AuditEvent::success(EventKind::UserDisabled)
+                .user(user_id)
+                .actor(acting_user);
+            self.audit_in(conn, disabled, client, at.now)?;
+            let revoked =
+                db::sessions::revoke_all_for_user(conn, user_id, None, at, "user disabled")?;
+            let event = AuditEvent::success(EventKind::SessionRevoked)
+                .user(user_id)
+                .actor(acting_user)
+                .detail("user disabled");
+            self.audit_revocations(conn, &revoked, event, client, at.now)?;
+            Ok(revoked.len())
         })
     }
 
-    pub fn enable_user(&self, user_id: &str) -> Result<(), AuthError> {
+    pub fn enable_user(
+        &self,
+        user_id: &str,
+        acting_user: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         let now = self.clock.now();
-        if db::users::set_disabled(&mut *self.db.conn()?, user_id, None, now)? {
-            Ok(())
-        } else {
-            Err(AuthError::UserNotFound)
-        }
+        db::write_transaction(&mut *self.db.conn()?, |conn| {
+            if !db::users::set_disabled(conn, user_id, None, now)? {
+                return Err(AuthError::UserNotFound);
+            }
+            let event = AuditEvent::success(EventKind::UserEnabled)
+                .user(user_id)
+                .actor(acting_user);
+            Ok(self.audit_in(conn, event, client, now)?)
+        })
     }
 
     /// The id of the user with this username (for the CLI).
@@ -265,6 +320,19 @@ impl AuthService {
         let now = self.clock.now();
         db::users::set_role(&mut *self.db.conn()?, &username_key(username), role, now)?
             .ok_or(AuthError::UserNotFound)
+    }
+}
+
+/// Why a sign-in failed, for the audit trail only (the client always hears the same thing).
+/// An unknown username is not recorded: it is often a password typed into the wrong field.
+fn failed_login(user: Option<&User>, verified: bool) -> AuditEvent<'_> {
+    let failed = AuditEvent::new(EventKind::LoginFailed, Outcome::Failure);
+    match user {
+        None => failed.detail("unknown username"),
+        Some(user) if !verified => failed.user(&user.id).detail("wrong password"),
+        Some(user) => AuditEvent::new(EventKind::LoginFailed, Outcome::Denied)
+            .user(&user.id)
+            .detail("account disabled"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! No HTTP in here; handlers call `AuthService` methods from a blocking thread.
 
 pub mod accounts;
+pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod input;
@@ -38,6 +39,8 @@ pub struct AuthConfig {
     pub password_min_chars: usize,
     pub bcrypt_cost: u32,
     pub registration_open: bool,
+    /// Audit events older than this many seconds are deleted by `prune`.
+    pub audit_retention_seconds: i64,
 }
 
 /// What a successful login or refresh hands to the client.

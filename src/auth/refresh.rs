@@ -7,8 +7,9 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use super::audit::{AuditEvent, EventKind, Outcome as EventOutcome};
 use super::error::AuthError;
-use super::sessions::{ClientInfo, Lifetimes, is_live};
+use super::sessions::{ClientInfo, EndedBy, Lifetimes, is_live};
 use super::{AuthService, IssuedTokens};
 use crate::db::models::{NewRefreshToken, RefreshToken, Session, User};
 use crate::db::{self, Conn};
@@ -102,9 +103,9 @@ enum Outcome {
         user: User,
         secret: RefreshSecret,
     },
-    ReuseDetected {
-        session_id: String,
-    },
+    ReuseDetected,
+    /// A token of an ended session; recorded, then refused.
+    Refused,
 }
 
 impl AuthService {
@@ -124,10 +125,8 @@ impl AuthService {
                 user,
                 secret,
             } => self.issue(&user, &session, &secret, now),
-            Outcome::ReuseDetected { session_id } => {
-                tracing::warn!(%session_id, "refresh token reuse detected; session revoked");
-                Err(AuthError::RefreshTokenReuse)
-            }
+            Outcome::ReuseDetected => Err(AuthError::RefreshTokenReuse),
+            Outcome::Refused => Err(AuthError::InvalidRefreshToken),
         }
     }
 
@@ -150,25 +149,45 @@ impl AuthService {
         let successor_unused = successor.as_ref().map(|s| s.used_at.is_none());
         let secret = RefreshSecret::successor_of(&self.refresh_key, hash);
 
-        match decide(
+        let rotation = decide(
             &token,
             &session,
             successor_unused,
             now,
             &self.config.lifetimes,
-        ) {
-            Rotation::Refuse => Err(AuthError::InvalidRefreshToken),
+        );
+        let event = |kind, outcome| {
+            AuditEvent::new(kind, outcome)
+                .user(&user.id)
+                .session(&session.id)
+        };
+        match rotation {
+            Rotation::Refuse => {
+                let refused = event(EventKind::Refreshed, EventOutcome::Failure);
+                self.audit_in(conn, refused.detail("session ended"), client, now)?;
+                Ok(Outcome::Refused)
+            }
             Rotation::Reuse => {
+                tracing::warn!(session_id = %session.id, "refresh token reuse detected; session revoked");
                 db::sessions::revoke(conn, &session.id, now, REUSE_REASON)?;
-                Ok(Outcome::ReuseDetected {
-                    session_id: session.id,
+                let reuse = event(EventKind::RefreshReuseDetected, EventOutcome::Denied);
+                self.audit_in(conn, reuse.detail("session revoked"), client, now)?;
+                Ok(Outcome::ReuseDetected)
+            }
+            Rotation::ReissueSuccessor => {
+                let reissued = event(EventKind::Refreshed, EventOutcome::Success);
+                self.audit_in(
+                    conn,
+                    reissued.detail("same successor, grace window"),
+                    client,
+                    now,
+                )?;
+                Ok(Outcome::Issued {
+                    session,
+                    user,
+                    secret,
                 })
             }
-            Rotation::ReissueSuccessor => Ok(Outcome::Issued {
-                session,
-                user,
-                secret,
-            }),
             Rotation::Rotate => {
                 if !db::refresh_tokens::claim(conn, token.id, now)? {
                     // Another writer claimed it between our read and write; only possible
@@ -185,6 +204,12 @@ impl AuthService {
                     },
                 )?;
                 db::sessions::touch(conn, &session.id, now, client.ip.as_deref())?;
+                self.audit_in(
+                    conn,
+                    event(EventKind::Refreshed, EventOutcome::Success),
+                    client,
+                    now,
+                )?;
                 let session = Session {
                     last_used_at: now,
                     ip: client.ip.clone(),
@@ -204,18 +229,20 @@ impl AuthService {
     pub fn revoke_by_refresh_token(
         &self,
         presented: &str,
-        reason: &str,
+        how: EndedBy,
+        client: &ClientInfo,
     ) -> Result<bool, AuthError> {
         let Some(presented) = RefreshSecret::parse(presented) else {
             return Ok(false);
         };
         let now = self.clock.now();
-        let mut conn = self.db.conn()?;
-        let Some(token) = db::refresh_tokens::find_by_hash(&mut conn, &presented.hash())? else {
-            return Ok(false);
-        };
-        db::sessions::revoke(&mut conn, &token.session_id, now, reason)?;
-        Ok(true)
+        db::write_transaction(&mut *self.db.conn()?, |conn| {
+            let Some(token) = db::refresh_tokens::find_by_hash(conn, &presented.hash())? else {
+                return Ok(false);
+            };
+            self.end_session(conn, &token.session_id, now, how, client)?;
+            Ok(true)
+        })
     }
 
     /// How many unexchanged refresh tokens a session has (one, for any live session).

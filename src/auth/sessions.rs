@@ -1,9 +1,10 @@
 //! Sessions: one per sign-in on one device. What "live" means, and managing them.
 
 use super::AuthService;
+use super::audit::{AuditEvent, EventKind, Outcome};
 use super::error::AuthError;
 use crate::db::models::{Session, User};
-use crate::db::{self, LiveAt};
+use crate::db::{self, Conn, LiveAt};
 
 pub const ROLE_ADMIN: &str = "admin";
 pub const ROLE_USER: &str = "user";
@@ -61,6 +62,40 @@ impl ClientInfo {
             .filter(|ua| !ua.trim().is_empty());
         ClientInfo { ip, user_agent }
     }
+
+    /// The `latchkey` command run by an operator on the server (for the audit trail).
+    pub fn command_line() -> ClientInfo {
+        ClientInfo {
+            ip: None,
+            user_agent: Some("latchkey command line".into()),
+        }
+    }
+}
+
+/// How a session came to be revoked by someone holding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndedBy {
+    /// The holder signed out.
+    Logout,
+    /// The client revoked its refresh token (RFC 7009).
+    ClientRevocation,
+}
+
+impl EndedBy {
+    fn reason(self) -> &'static str {
+        match self {
+            EndedBy::Logout => "logout",
+            EndedBy::ClientRevocation => "revoked by client",
+        }
+    }
+}
+
+/// What `prune` deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub sessions: usize,
+    pub throttles: usize,
+    pub events: usize,
 }
 
 /// A session as its owner sees it.
@@ -96,12 +131,31 @@ impl AuthService {
 
     /// Like `live_session`, and the user must currently be an admin (the role is read from
     /// the database, so a demoted admin loses access at once).
-    pub fn live_admin_session(&self, session_id: &str) -> Result<(Session, User), AuthError> {
+    pub fn live_admin_session(
+        &self,
+        session_id: &str,
+        client: &ClientInfo,
+    ) -> Result<(Session, User), AuthError> {
         let (session, user) = self.live_session(session_id)?;
         if user.role != ROLE_ADMIN {
+            self.deny_admin_access(&user, &session, client)?;
             return Err(AuthError::NotAdmin);
         }
         Ok((session, user))
+    }
+
+    /// Records that a signed-in non-admin tried to use an admin function.
+    pub fn deny_admin_access(
+        &self,
+        user: &User,
+        session: &Session,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let event = AuditEvent::new(EventKind::AccessDenied, Outcome::Denied)
+            .user(&user.id)
+            .session(&session.id)
+            .detail("not an admin");
+        self.audit(event, client)
     }
 
     pub fn my_sessions(&self, user_id: &str, current: &str) -> Result<Vec<SessionView>, AuthError> {
@@ -118,7 +172,12 @@ impl AuthService {
 
     /// Revokes one of the user's own live sessions. Anyone else's session is "not found",
     /// so nobody can probe which session ids exist.
-    pub fn revoke_my_session(&self, user_id: &str, target: &str) -> Result<(), AuthError> {
+    pub fn revoke_my_session(
+        &self,
+        user_id: &str,
+        target: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         let now = self.clock.now();
         let mut conn = self.db.conn()?;
         db::write_transaction(&mut conn, |conn| {
@@ -126,7 +185,11 @@ impl AuthService {
                 .filter(|s| s.user_id == user_id && is_live(s, now, &self.config.lifetimes))
                 .ok_or(AuthError::SessionNotFound)?;
             db::sessions::revoke(conn, &session.id, now, "revoked by user")?;
-            Ok(())
+            let event = AuditEvent::success(EventKind::SessionRevoked)
+                .user(user_id)
+                .session(&session.id)
+                .detail("by user");
+            Ok(self.audit_in(conn, event, client, now)?)
         })
     }
 
@@ -135,22 +198,60 @@ impl AuthService {
         &self,
         user_id: &str,
         current: &str,
+        client: &ClientInfo,
     ) -> Result<usize, AuthError> {
         let at = self.config.lifetimes.live_at(self.clock.now());
-        let mut conn = self.db.conn()?;
-        Ok(db::sessions::revoke_all_for_user(
-            &mut conn,
-            user_id,
-            Some(current),
-            at,
-            "signed out from another device",
-        )?)
+        db::write_transaction(&mut *self.db.conn()?, |conn| {
+            let revoked = db::sessions::revoke_all_for_user(
+                conn,
+                user_id,
+                Some(current),
+                at,
+                "signed out from another device",
+            )?;
+            let event = AuditEvent::success(EventKind::SessionRevoked)
+                .user(user_id)
+                .detail("by user, from another device");
+            self.audit_revocations(conn, &revoked, event, client, at.now)?;
+            Ok(revoked.len())
+        })
     }
 
     /// Ends a session (logout). Ending an already ended session is not an error.
-    pub fn logout(&self, session_id: &str) -> Result<(), AuthError> {
+    pub fn logout(&self, session_id: &str, client: &ClientInfo) -> Result<(), AuthError> {
         let now = self.clock.now();
-        db::sessions::revoke(&mut *self.db.conn()?, session_id, now, "logout")?;
+        db::write_transaction(&mut *self.db.conn()?, |conn| {
+            self.end_session(conn, session_id, now, EndedBy::Logout, client)
+        })
+    }
+
+    /// Revokes a session for `how` and records it; a session that had already ended is left
+    /// alone and not recorded again.
+    pub(crate) fn end_session(
+        &self,
+        conn: &mut Conn,
+        session_id: &str,
+        now: i64,
+        how: EndedBy,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let Some(session) = db::sessions::find(conn, session_id)? else {
+            return Ok(());
+        };
+        if db::sessions::revoke(conn, session_id, now, how.reason())? {
+            let event = match how {
+                EndedBy::Logout => AuditEvent::success(EventKind::LoggedOut),
+                EndedBy::ClientRevocation => {
+                    AuditEvent::success(EventKind::SessionRevoked).detail("by client (RFC 7009)")
+                }
+            };
+            self.audit_in(
+                conn,
+                event.user(&session.user_id).session(session_id),
+                client,
+                now,
+            )?;
+        }
         Ok(())
     }
 
@@ -184,7 +285,12 @@ impl AuthService {
     }
 
     /// An admin revokes any live session.
-    pub fn admin_revoke_session(&self, target: &str) -> Result<(), AuthError> {
+    pub fn admin_revoke_session(
+        &self,
+        target: &str,
+        admin_id: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         let now = self.clock.now();
         let mut conn = self.db.conn()?;
         db::write_transaction(&mut conn, |conn| {
@@ -192,32 +298,48 @@ impl AuthService {
                 .filter(|s| is_live(s, now, &self.config.lifetimes))
                 .ok_or(AuthError::SessionNotFound)?;
             db::sessions::revoke(conn, &session.id, now, "revoked by admin")?;
-            Ok(())
+            let event = AuditEvent::success(EventKind::SessionRevoked)
+                .user(&session.user_id)
+                .session(&session.id)
+                .actor(Some(admin_id))
+                .detail("by admin");
+            Ok(self.audit_in(conn, event, client, now)?)
         })
     }
 
     /// An admin revokes every live session of a user; returns how many.
-    pub fn admin_revoke_user_sessions(&self, user_id: &str) -> Result<usize, AuthError> {
+    pub fn admin_revoke_user_sessions(
+        &self,
+        user_id: &str,
+        admin_id: &str,
+        client: &ClientInfo,
+    ) -> Result<usize, AuthError> {
         let at = self.config.lifetimes.live_at(self.clock.now());
-        let mut conn = self.db.conn()?;
-        db::users::find_by_id(&mut conn, user_id)?.ok_or(AuthError::UserNotFound)?;
-        Ok(db::sessions::revoke_all_for_user(
-            &mut conn,
-            user_id,
-            None,
-            at,
-            "revoked by admin",
-        )?)
+        db::write_transaction(&mut *self.db.conn()?, |conn| {
+            db::users::find_by_id(conn, user_id)?.ok_or(AuthError::UserNotFound)?;
+            let revoked =
+                db::sessions::revoke_all_for_user(conn, user_id, None, at, "revoked by admin")?;
+            let event = AuditEvent::success(EventKind::SessionRevoked)
+                .user(user_id)
+                .actor(Some(admin_id))
+                .detail("by admin");
+            self.audit_revocations(conn, &revoked, event, client, at.now)?;
+            Ok(revoked.len())
+        })
     }
 
     /// Deletes sessions (with their refresh tokens) that ended more than the retention period
-    /// ago; returns how many.
-    pub fn prune(&self) -> Result<usize, AuthError> {
+    /// ago, stale throttles, and audit events older than the audit retention.
+    pub fn prune(&self) -> Result<Pruned, AuthError> {
         let now = self.clock.now();
         let ended_before = now - ENDED_SESSION_RETENTION_SECONDS;
         let idle_cutoff = ended_before - self.config.lifetimes.idle;
-        let deleted = db::sessions::delete_ended(&mut *self.db.conn()?, ended_before, idle_cutoff)?;
-        self.prune_throttles(now)?;
-        Ok(deleted)
+        let sessions =
+            db::sessions::delete_ended(&mut *self.db.conn()?, ended_before, idle_cutoff)?;
+        Ok(Pruned {
+            sessions,
+            throttles: self.prune_throttles(now)?,
+            events: self.prune_events(now)?,
+        })
     }
 }

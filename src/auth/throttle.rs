@@ -3,8 +3,10 @@
 //! user out). Kept in the database, so it survives restarts and is shared by every instance.
 
 use super::AuthService;
+use super::audit::AuditEvent;
 use super::error::AuthError;
 use super::input::username_key;
+use super::sessions::ClientInfo;
 use crate::db::models::LoginThrottle;
 use crate::db::{self, Conn};
 
@@ -46,8 +48,16 @@ impl AuthService {
         }
     }
 
-    pub(crate) fn record_failed_login(&self, key: &str, now: i64) -> Result<(), AuthError> {
+    /// Counts a failed sign-in against the username key and records why it failed.
+    pub(crate) fn record_failed_login(
+        &self,
+        key: &str,
+        now: i64,
+        event: AuditEvent<'_>,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         db::write_transaction(&mut *self.db.conn()?, |conn| {
+            self.audit_in(conn, event, client, now)?;
             let failures = db::throttles::find(conn, key)?.map_or(0, |t| t.failures) + 1;
             db::throttles::save(
                 conn,

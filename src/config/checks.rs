@@ -63,6 +63,13 @@ impl Settings {
                 "intervals must be at least 1s".into(),
             ));
         }
+        if self.audit_retention < Duration::from_secs(24 * 3600) {
+            return Err(invalid(
+                "audit_retention",
+                self.audit_retention,
+                "must be at least 1d; investigations need the recent history".into(),
+            ));
+        }
         if self.issuer.trim().is_empty() || self.audience.trim().is_empty() {
             return Err(ConfigError::Invalid {
                 name: "LATCHKEY_ISSUER / LATCHKEY_AUDIENCE".into(),
@@ -159,6 +166,7 @@ impl Settings {
                 .into(),
             ),
             ("prune_interval", d(self.prune_interval)),
+            ("audit_retention", d(self.audit_retention)),
             ("key_reload_interval", d(self.key_reload_interval)),
             (
                 "workers",

@@ -67,6 +67,8 @@ pub struct Settings {
     /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub prune_interval: Duration,
+    /// Audit events older than this are deleted by `prune`.
+    pub audit_retention: Duration,
     pub key_reload_interval: Duration,
     pub workers: Option<usize>,
     pub log: String,
@@ -99,6 +101,7 @@ impl Default for Settings {
             rate_limit_refresh: 120,
             trusted_proxies: Vec::new(),
             prune_interval: Duration::from_secs(3600),
+            audit_retention: Duration::from_secs(90 * 24 * 3600),
             key_reload_interval: Duration::from_secs(30),
             workers: None,
             log: "info".into(),
@@ -150,6 +153,7 @@ pub const KEYS: &[&str] = &[
     "rate_limit_refresh",
     "trusted_proxies",
     "prune_interval",
+    "audit_retention",
     "key_reload_interval",
     "workers",
     "log",
@@ -279,6 +283,9 @@ impl Settings {
                     s.trusted_proxies = parse_proxies(value).map_err(|p| invalid(&p))?
                 }
                 "prune_interval" => s.prune_interval = duration(value).map_err(|p| invalid(&p))?,
+                "audit_retention" => {
+                    s.audit_retention = duration(value).map_err(|p| invalid(&p))?
+                }
                 "key_reload_interval" => {
                     s.key_reload_interval = duration(value).map_err(|p| invalid(&p))?
                 }

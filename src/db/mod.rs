@@ -1,6 +1,7 @@
 //! Storage. The only module that knows SQL: everything above calls the plain functions in the
 //! submodules, each taking a `&mut Conn`, so a second backend can slot in behind them later.
 
+pub mod events;
 pub mod keys;
 pub mod models;
 pub mod refresh_tokens;

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{login_throttles, refresh_tokens, sessions, signing_keys, users};
+use super::schema::{auth_events, login_throttles, refresh_tokens, sessions, signing_keys, users};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
@@ -107,4 +107,33 @@ pub struct LoginThrottle {
     pub failures: i32,
     pub locked_until: i64,
     pub last_failure_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = auth_events, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct AuthEventRow {
+    pub id: i32,
+    pub occurred_at: i64,
+    pub event: String,
+    pub outcome: String,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = auth_events)]
+pub struct NewAuthEvent<'a> {
+    pub occurred_at: i64,
+    pub event: &'a str,
+    pub outcome: &'a str,
+    pub user_id: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+    pub actor_id: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub detail: Option<&'a str>,
 }

@@ -1,6 +1,21 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    auth_events (id) {
+        id -> Integer,
+        occurred_at -> BigInt,
+        event -> Text,
+        outcome -> Text,
+        user_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     login_throttles (username_key) {
         username_key -> Text,
         failures -> Integer,
@@ -64,6 +79,7 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    auth_events,
     login_throttles,
     refresh_tokens,
     sessions,

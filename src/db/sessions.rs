@@ -123,14 +123,14 @@ pub fn revoke(conn: &mut Conn, id: &str, now: i64, reason: &str) -> Result<bool,
     Ok(changed > 0)
 }
 
-/// Revokes every live session of a user except `keep`; returns how many were revoked.
+/// Revokes every live session of a user except `keep`; returns the ids of those revoked.
 pub fn revoke_all_for_user(
     conn: &mut Conn,
     user_id: &str,
     keep: Option<&str>,
     at: LiveAt,
     reason: &str,
-) -> Result<usize, DbError> {
+) -> Result<Vec<String>, DbError> {
     let targets = sessions::table
         .filter(sessions::user_id.eq(user_id))
         .filter(is_live(at))
@@ -140,7 +140,8 @@ pub fn revoke_all_for_user(
             sessions::revoked_at.eq(at.now),
             sessions::revoked_reason.eq(reason),
         ))
-        .execute(conn)?)
+        .returning(sessions::id)
+        .get_results(conn)?)
 }
 
 /// Deletes sessions (and, by cascade, their refresh tokens) that ended before `ended_before`:

@@ -14,7 +14,7 @@ use super::cookies::CookiePolicy;
 use super::limits::{Limit, RateLimits};
 use super::{blocking, resource};
 use crate::auth::AuthService;
-use crate::auth::sessions::ClientInfo;
+use crate::auth::sessions::{ClientInfo, EndedBy};
 use crate::error::ApiError;
 
 pub const FETCH_HEADER: &str = "x-latchkey-refresh";
@@ -86,10 +86,12 @@ async fn logout(
     request: HttpRequest,
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
     check_fetch_origin(&request)?;
     if let Some(presented) = cookies.read_refresh(&request) {
-        blocking(move || auth.revoke_by_refresh_token(&presented, "logout")).await?;
+        blocking(move || auth.revoke_by_refresh_token(&presented, EndedBy::Logout, &client))
+            .await?;
     }
     request.get_session().purge();
     let mut response = HttpResponse::NoContent();

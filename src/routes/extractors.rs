@@ -93,16 +93,21 @@ pub fn client_ip(request: &HttpRequest) -> Option<IpAddr> {
         .or(Some(peer))
 }
 
+/// The client's address and User-Agent, as the domain records them.
+pub fn client_info(request: &HttpRequest) -> ClientInfo {
+    let ip = client_ip(request).map(|ip| ip.to_string());
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    ClientInfo::new(ip, user_agent)
+}
+
 impl FromRequest for ClientInfo {
     type Error = ApiError;
     type Future = Ready<Result<ClientInfo, ApiError>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let ip = client_ip(request).map(|ip| ip.to_string());
-        let user_agent = request
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok());
-        ready(Ok(ClientInfo::new(ip, user_agent)))
+        ready(Ok(client_info(request)))
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
 use actix_web::web::Data;
+use latchkey::auth::sessions::ClientInfo;
 use latchkey::auth::{AuthService, Clock};
 use latchkey::config::{Secret, Settings};
 use latchkey::startup::Application;
@@ -186,7 +187,8 @@ impl TestApp {
     pub async fn admin_signed_in(&self, username: &str) -> Tokens {
         let auth = self.auth();
         let name = username.to_owned();
-        tokio::task::spawn_blocking(move || auth.create_user(&name, PASSWORD, "admin"))
+        let cli = ClientInfo::command_line();
+        tokio::task::spawn_blocking(move || auth.create_user(&name, PASSWORD, "admin", &cli))
             .await
             .unwrap()
             .expect("admin created");

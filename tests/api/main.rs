@@ -2,6 +2,7 @@
 
 mod access_tokens;
 mod admin;
+mod audit;
 mod bad_input;
 mod browser;
 mod cli;

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::{PageBody, Paging, SessionBody, rfc3339};
 use crate::auth::AuthService;
+use crate::auth::sessions::ClientInfo;
 use crate::error::ApiError;
 use crate::routes::extractors::Bearer;
 use crate::routes::{blocking, resource};
@@ -53,11 +54,12 @@ struct SessionFilter {
 async fn users(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
+    client: ClientInfo,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = paging.limit_offset();
     let page = blocking(move || {
-        auth.live_admin_session(&claims.sid)?;
+        auth.live_admin_session(&claims.sid, &client)?;
         auth.list_users(limit, offset)
     })
     .await?;
@@ -76,6 +78,7 @@ async fn users(
 async fn sessions(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
+    client: ClientInfo,
     filter: web::Query<SessionFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = filter.into_inner();
@@ -87,7 +90,7 @@ async fn sessions(
     let lifetimes = auth.config().lifetimes;
     let user_id = filter.user_id.clone();
     let page = blocking(move || {
-        auth.live_admin_session(&claims.sid)?;
+        auth.live_admin_session(&claims.sid, &client)?;
         auth.list_live_sessions(user_id.as_deref(), limit, offset)
     })
     .await?;
@@ -105,12 +108,13 @@ async fn sessions(
 async fn revoke_session(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
+    client: ClientInfo,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let target = path.into_inner();
     blocking(move || {
-        auth.live_admin_session(&claims.sid)?;
-        auth.admin_revoke_session(&target)
+        let (_, admin) = auth.live_admin_session(&claims.sid, &client)?;
+        auth.admin_revoke_session(&target, &admin.id, &client)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -119,12 +123,13 @@ async fn revoke_session(
 async fn revoke_user_sessions(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
+    client: ClientInfo,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = path.into_inner();
     let revoked = blocking(move || {
-        auth.live_admin_session(&claims.sid)?;
-        auth.admin_revoke_user_sessions(&user_id)
+        let (_, admin) = auth.live_admin_session(&claims.sid, &client)?;
+        auth.admin_revoke_user_sessions(&user_id, &admin.id, &client)
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({ "revoked": revoked })))
@@ -134,13 +139,14 @@ async fn revoke_user_sessions(
 async fn disable_user(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
+    client: ClientInfo,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = path.into_inner();
     let id = user_id.clone();
     let revoked = blocking(move || {
-        let (_, admin) = auth.live_admin_session(&claims.sid)?;
-        auth.disable_user(&id, Some(&admin.id))
+        let (_, admin) = auth.live_admin_session(&claims.sid, &client)?;
+        auth.disable_user(&id, Some(&admin.id), &client)
     })
     .await?;
     Ok(HttpResponse::Ok()
@@ -150,13 +156,14 @@ async fn disable_user(
 async fn enable_user(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
+    client: ClientInfo,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = path.into_inner();
     let id = user_id.clone();
     blocking(move || {
-        auth.live_admin_session(&claims.sid)?;
-        auth.enable_user(&id)
+        let (_, admin) = auth.live_admin_session(&claims.sid, &client)?;
+        auth.enable_user(&id, Some(&admin.id), &client)
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({ "id": user_id, "disabled": false })))
@@ -166,10 +173,11 @@ async fn enable_user(
 async fn throttles(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
+    client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
     let now = auth.clock().now();
     let rows = blocking(move || {
-        auth.live_admin_session(&claims.sid)?;
+        auth.live_admin_session(&claims.sid, &client)?;
         auth.throttled_accounts(200)
     })
     .await?;
@@ -190,11 +198,12 @@ async fn throttles(
 async fn clear_throttle(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
+    client: ClientInfo,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let username = path.into_inner();
     blocking(move || {
-        auth.live_admin_session(&claims.sid)?;
+        auth.live_admin_session(&claims.sid, &client)?;
         auth.clear_throttle(&username)
     })
     .await?;

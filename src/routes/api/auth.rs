@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::auth::sessions::ClientInfo;
+use crate::auth::sessions::{ClientInfo, EndedBy};
 use crate::auth::{AuthService, IssuedTokens};
 use crate::error::ApiError;
 use crate::routes::cookies::CookiePolicy;
@@ -71,7 +71,7 @@ async fn register(
 ) -> Result<HttpResponse, ApiError> {
     limits.check(Limit::Register, client.ip.as_deref())?;
     let Credentials { username, password } = body.into_inner();
-    let user = blocking(move || auth.register(&username, &password)).await?;
+    let user = blocking(move || auth.register(&username, &password, &client)).await?;
     Ok(HttpResponse::Created().json(json!({
         "id": user.id,
         "username": user.username,
@@ -119,16 +119,19 @@ async fn logout(
     auth: web::Data<AuthService>,
     bearer: MaybeBearer,
     body: web::Bytes,
+    client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(claims) = bearer.0 {
-        blocking(move || auth.logout(&claims.sid)).await?;
+        blocking(move || auth.logout(&claims.sid, &client)).await?;
         return Ok(HttpResponse::NoContent().finish());
     }
     if body.is_empty() {
         return Err(crate::auth::tokens::TokenError::Missing.into());
     }
     let presented = parse_refresh_body(&body)?;
-    let found = blocking(move || auth.revoke_by_refresh_token(&presented, "logout")).await?;
+    let found =
+        blocking(move || auth.revoke_by_refresh_token(&presented, EndedBy::Logout, &client))
+            .await?;
     if found {
         Ok(HttpResponse::NoContent().finish())
     } else {
@@ -140,9 +143,11 @@ async fn logout(
 async fn revoke(
     auth: web::Data<AuthService>,
     body: web::Json<RefreshTokenBody>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
     let presented = body.into_inner().refresh_token;
-    blocking(move || auth.revoke_by_refresh_token(&presented, "revoked by client")).await?;
+    blocking(move || auth.revoke_by_refresh_token(&presented, EndedBy::ClientRevocation, &client))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 

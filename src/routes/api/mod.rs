@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod events;
 mod me;
 mod password;
 mod sessions;
@@ -21,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(me::configure)
             .configure(password::configure)
             .configure(sessions::configure)
+            .configure(events::configure)
             .configure(admin::configure),
     );
 }
@@ -31,6 +33,29 @@ pub fn rfc3339(seconds: i64) -> String {
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_default()
+}
+
+/// An instant given as RFC 3339 (`2026-11-01T00:00:00Z`), a date (midnight UTC), or unix
+/// seconds.
+pub fn parse_since(text: &str) -> Result<i64, crate::error::ApiError> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<i64>() {
+        return Ok(seconds);
+    }
+    let full = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_owned()
+    };
+    OffsetDateTime::parse(&full, &Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|_| {
+            crate::error::ApiError::BadRequest(
+                "since must be a time such as 2026-11-01T00:00:00Z, a date such as 2026-11-01, \
+                 or unix seconds."
+                    .into(),
+            )
+        })
 }
 
 /// A session as the API shows it. `expires_at` is when it ends if it is not used again: the
@@ -99,5 +124,23 @@ impl<T> PageBody<T> {
             per_page: paging.per_page(),
             total: page.total,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_since;
+
+    #[test]
+    fn since_takes_rfc3339_a_date_or_unix_seconds() {
+        assert_eq!(parse_since("1700000000").unwrap(), 1_700_000_000);
+        assert_eq!(parse_since("1970-01-01T00:01:00Z").unwrap(), 60);
+        assert_eq!(
+            parse_since("2026-11-01T01:00:00+01:00").unwrap(),
+            1_793_491_200
+        );
+        assert_eq!(parse_since("2026-11-01").unwrap(), 1_793_491_200);
+        assert!(parse_since("yesterday").is_err());
+        assert!(parse_since("2026-13-01").is_err());
     }
 }

@@ -3,6 +3,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::AuthService;
+use crate::auth::sessions::ClientInfo;
 use crate::error::ApiError;
 use crate::routes::extractors::Bearer;
 use crate::routes::{blocking, resource};
@@ -22,6 +23,7 @@ async fn change(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     body: web::Json<PasswordChange>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
     let PasswordChange {
         current_password,
@@ -29,7 +31,13 @@ async fn change(
     } = body.into_inner();
     let revoked = blocking(move || {
         auth.live_session(&claims.sid)?;
-        auth.change_password(&claims.sub, &claims.sid, &current_password, &new_password)
+        auth.change_password(
+            &claims.sub,
+            &claims.sid,
+            &current_password,
+            &new_password,
+            &client,
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({ "revoked_sessions": revoked })))

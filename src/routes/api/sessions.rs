@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::SessionBody;
 use crate::auth::AuthService;
+use crate::auth::sessions::ClientInfo;
 use crate::error::ApiError;
 use crate::routes::extractors::Bearer;
 use crate::routes::{blocking, resource};
@@ -50,11 +51,12 @@ async fn revoke_one(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     path: web::Path<String>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
     let target = path.into_inner();
     blocking(move || {
         auth.live_session(&claims.sid)?;
-        auth.revoke_my_session(&claims.sub, &target)
+        auth.revoke_my_session(&claims.sub, &target, &client)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -63,10 +65,11 @@ async fn revoke_one(
 async fn revoke_others(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
+    client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
     let revoked = blocking(move || {
         auth.live_session(&claims.sid)?;
-        auth.revoke_my_other_sessions(&claims.sub, &claims.sid)
+        auth.revoke_my_other_sessions(&claims.sub, &claims.sid, &client)
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({ "revoked": revoked })))

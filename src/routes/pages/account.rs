@@ -6,10 +6,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
+use super::events::EventRow;
 use super::guard::PageUser;
-use super::{Layout, format, render};
+use super::{Layout, PageError, format, render};
 use crate::auth::AuthService;
 use crate::auth::sessions::ROLE_ADMIN;
+use crate::routes::blocking;
+
+/// How many events "Recent activity" shows.
+const RECENT_ACTIVITY: i64 = 10;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").route(web::get().to(account)));
@@ -24,10 +29,18 @@ struct AccountPage {
     created: String,
     access_ttl: String,
     is_admin: bool,
+    activity: Vec<EventRow>,
 }
 
-async fn account(user: PageUser, auth: web::Data<AuthService>) -> HttpResponse {
+async fn account(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpResponse, PageError> {
     let ttl = Duration::from_secs(auth.config().tokens.access_ttl_seconds as u64);
+    let now = auth.clock().now();
+    let user_id = user.user.id.clone();
+    let activity = blocking(move || auth.recent_activity(&user_id, RECENT_ACTIVITY))
+        .await?
+        .into_iter()
+        .map(|view| EventRow::new(view, now))
+        .collect();
     let page = AccountPage {
         layout: user.layout(),
         username: user.user.username.clone(),
@@ -35,6 +48,7 @@ async fn account(user: PageUser, auth: web::Data<AuthService>) -> HttpResponse {
         created: format::date(user.user.created_at),
         access_ttl: humantime::format_duration(ttl).to_string(),
         is_admin: user.user.role == ROLE_ADMIN,
+        activity,
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }

@@ -6,13 +6,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::guard::AdminPage;
+use super::pager::{PER_PAGE, Pager};
 use super::sessions::SessionRow;
 use super::{Layout, PageError, format, local_next, page_session, render, see_other};
+use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
 use crate::routes::blocking;
 
-const PER_PAGE: i64 = 50;
 /// How many users the session filter offers to pick from.
 const FILTER_CHOICES: i64 = 500;
 
@@ -28,35 +29,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/admin/users/{id}/revoke-sessions")
                 .route(web::post().to(revoke_user_sessions)),
         );
-}
-
-pub struct Pager {
-    pub page: i64,
-    pub has_prev: bool,
-    pub has_next: bool,
-    pub prev_href: String,
-    pub next_href: String,
-}
-
-impl Pager {
-    fn new(base: &str, extra: &[(&str, &str)], page: i64, total: i64) -> Pager {
-        let href = |page: i64| {
-            let page = page.to_string();
-            let mut pairs: Vec<(&str, &str)> = extra.to_vec();
-            pairs.push(("page", &page));
-            format!(
-                "{base}?{}",
-                serde_urlencoded::to_string(pairs).unwrap_or_default()
-            )
-        };
-        Pager {
-            page,
-            has_prev: page > 1,
-            has_next: page * PER_PAGE < total,
-            prev_href: href(page - 1),
-            next_href: href(page + 1),
-        }
-    }
 }
 
 pub struct UserRow {
@@ -205,10 +177,11 @@ async fn revoke_session(
     auth: web::Data<AuthService>,
     path: web::Path<String>,
     form: web::Form<RevokeForm>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     admin.check_csrf(&form.csrf_token)?;
-    let target = path.into_inner();
-    let outcome = blocking(move || auth.admin_revoke_session(&target)).await;
+    let (target, me) = (path.into_inner(), admin.user.id.clone());
+    let outcome = blocking(move || auth.admin_revoke_session(&target, &me, &client)).await;
     flash_outcome(&admin.page, outcome, |()| "Session revoked.".into())?;
     Ok(see_other(&back_to(&form.back)))
 }
@@ -218,10 +191,11 @@ async fn revoke_user_sessions(
     auth: web::Data<AuthService>,
     path: web::Path<String>,
     form: web::Form<RevokeForm>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     admin.check_csrf(&form.csrf_token)?;
-    let user_id = path.into_inner();
-    let outcome = blocking(move || auth.admin_revoke_user_sessions(&user_id)).await;
+    let (user_id, me) = (path.into_inner(), admin.user.id.clone());
+    let outcome = blocking(move || auth.admin_revoke_user_sessions(&user_id, &me, &client)).await;
     flash_outcome(&admin.page, outcome, |n| match n {
         1 => "Revoked 1 session.".into(),
         n => format!("Revoked {n} sessions."),
@@ -234,10 +208,11 @@ async fn disable_user(
     auth: web::Data<AuthService>,
     path: web::Path<String>,
     form: web::Form<RevokeForm>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     admin.check_csrf(&form.csrf_token)?;
     let (user_id, me) = (path.into_inner(), admin.user.id.clone());
-    let outcome = blocking(move || auth.disable_user(&user_id, Some(&me))).await;
+    let outcome = blocking(move || auth.disable_user(&user_id, Some(&me), &client)).await;
     flash_outcome(&admin.page, outcome, |n| {
         format!("User disabled; {n} session(s) ended. They cannot sign in until enabled.")
     })?;
@@ -249,10 +224,11 @@ async fn enable_user(
     auth: web::Data<AuthService>,
     path: web::Path<String>,
     form: web::Form<RevokeForm>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     admin.check_csrf(&form.csrf_token)?;
-    let user_id = path.into_inner();
-    let outcome = blocking(move || auth.enable_user(&user_id)).await;
+    let (user_id, me) = (path.into_inner(), admin.user.id.clone());
+    let outcome = blocking(move || auth.enable_user(&user_id, Some(&me), &client)).await;
     flash_outcome(&admin.page, outcome, |()| {
         "User enabled; they can sign in again.".into()
     })?;

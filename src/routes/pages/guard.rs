@@ -15,6 +15,7 @@ use crate::auth::{AuthError, AuthService};
 use crate::db::models::{Session as AuthSession, User};
 use crate::error::ApiError;
 use crate::routes::blocking;
+use crate::routes::extractors::client_info;
 
 type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, PageError>>>>;
 
@@ -80,9 +81,15 @@ impl FromRequest for AdminPage {
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let user = PageUser::from_request(request, payload);
+        let client = client_info(request);
+        let auth = request.app_data::<web::Data<AuthService>>().cloned();
         Box::pin(async move {
             let user = user.await?;
             if user.user.role != ROLE_ADMIN {
+                if let Some(auth) = auth {
+                    let (account, session) = (user.user.clone(), user.session.clone());
+                    blocking(move || auth.deny_admin_access(&account, &session, &client)).await?;
+                }
                 let layout = user.layout();
                 return Err(PageError::Forbidden(
                     "This page is for administrators. Ask one if you need access.".into(),

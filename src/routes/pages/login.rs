@@ -110,7 +110,7 @@ async fn submit(
     match blocking(move || {
         let tokens = auth.login(&name, &password, &client)?;
         if let Some(old) = replaced {
-            auth.logout(&old)?;
+            auth.logout(&old, &client)?;
         }
         Ok(tokens)
     })
@@ -172,13 +172,14 @@ async fn logout(
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
     form: web::Form<CsrfForm>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let page = request.get_session();
     let Some((_, session_id)) = page_session::signed_in(&page) else {
         return Ok(see_other("/login"));
     };
     check_csrf(&page, &form.csrf_token, None)?;
-    blocking(move || auth.logout(&session_id)).await?;
+    blocking(move || auth.logout(&session_id, &client)).await?;
     Ok(signed_out(&page, &cookies))
 }
 

@@ -3,10 +3,12 @@
 
 mod account;
 mod admin;
+mod events;
 mod format;
 mod guard;
 mod login;
 pub mod page_session;
+mod pager;
 mod password;
 mod register;
 mod sessions;
@@ -35,7 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(account::configure)
     .configure(password::configure)
     .configure(sessions::configure)
-    .configure(admin::configure);
+    .configure(admin::configure)
+    .configure(events::configure);
 }
 
 /// What every page's frame needs: the nav, the CSRF token, flash messages.
@@ -123,6 +126,14 @@ impl From<ApiError> for PageError {
                 crate::db::DbError::Pool(_) | crate::db::DbError::Unavailable(_),
             )) => PageError::Unavailable,
             ApiError::RateLimited { retry_after } => PageError::TooManyRequests { retry_after },
+            ApiError::BadRequest(message) => PageError::BadRequest(message),
+            ApiError::Auth(AuthError::Invalid(errors)) => PageError::BadRequest(
+                errors
+                    .into_iter()
+                    .map(|e| e.message)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
             other => PageError::Internal(other.to_string()),
         }
     }

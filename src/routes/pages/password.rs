@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::guard::PageUser;
 use super::{Layout, PageError, page_session, render, see_other};
+use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
 use crate::routes::blocking;
@@ -50,6 +51,7 @@ async fn submit(
     user: PageUser,
     auth: web::Data<AuthService>,
     form: web::Form<PasswordForm>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     user.check_csrf(&form.csrf_token)?;
     let PasswordForm {
@@ -70,7 +72,13 @@ async fn submit(
     }
     let (user_id, session_id) = (user.user.id.clone(), user.session.id.clone());
     let outcome = blocking(move || {
-        auth.change_password(&user_id, &session_id, &current_password, &new_password)
+        auth.change_password(
+            &user_id,
+            &session_id,
+            &current_password,
+            &new_password,
+            &client,
+        )
     })
     .await;
     match outcome {

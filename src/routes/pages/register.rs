@@ -85,7 +85,7 @@ async fn submit(
                 Ok(()) => AuthError::Invalid(Vec::new()),
             });
         }
-        let user = auth.register(&username, &password)?;
+        let user = auth.register(&username, &password, &client)?;
         auth.open_session(&user, &client)
     })
     .await;

@@ -7,6 +7,7 @@ use askama::Template;
 use super::guard::PageUser;
 use super::login::signed_out;
 use super::{CsrfForm, Layout, PageError, format, page_session, render, see_other};
+use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService};
 use crate::db::models::Session;
 use crate::error::ApiError;
@@ -80,12 +81,13 @@ async fn revoke_one(
     cookies: web::Data<CookiePolicy>,
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     user.check_csrf(&form.csrf_token)?;
     let target = path.into_inner();
     let is_current = target == user.session.id;
     let user_id = user.user.id.clone();
-    match blocking(move || auth.revoke_my_session(&user_id, &target)).await {
+    match blocking(move || auth.revoke_my_session(&user_id, &target, &client)).await {
         Ok(()) if is_current => Ok(signed_out(&user.page, &cookies)),
         Ok(()) => {
             page_session::flash(&user.page, "success", "Session revoked.");
@@ -103,10 +105,12 @@ async fn revoke_others(
     user: PageUser,
     auth: web::Data<AuthService>,
     form: web::Form<CsrfForm>,
+    client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     user.check_csrf(&form.csrf_token)?;
     let (user_id, current) = (user.user.id.clone(), user.session.id.clone());
-    let revoked = blocking(move || auth.revoke_my_other_sessions(&user_id, &current)).await?;
+    let revoked =
+        blocking(move || auth.revoke_my_other_sessions(&user_id, &current, &client)).await?;
     let text = match revoked {
         0 => "There were no other devices to sign out.".to_owned(),
         1 => "Signed out 1 other device.".to_owned(),

@@ -1,0 +1,108 @@
+//! The audit trail: every event for admins, one's own for everyone.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::{PageBody, Paging, parse_since, rfc3339};
+use crate::auth::AuthService;
+use crate::auth::audit::{EventQuery, EventView};
+use crate::auth::sessions::ClientInfo;
+use crate::error::ApiError;
+use crate::routes::extractors::Bearer;
+use crate::routes::{blocking, resource};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/admin/events").route(web::get().to(all_events)))
+        .service(resource("/me/events").route(web::get().to(my_events)));
+}
+
+#[derive(Serialize)]
+pub struct EventBody {
+    id: i32,
+    at: String,
+    event: String,
+    outcome: String,
+    user_id: Option<String>,
+    username: Option<String>,
+    session_id: Option<String>,
+    /// The admin who acted, when it was not the account holder.
+    actor_id: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    detail: Option<String>,
+}
+
+impl From<EventView> for EventBody {
+    fn from(view: EventView) -> EventBody {
+        let event = view.event;
+        EventBody {
+            id: event.id,
+            at: rfc3339(event.occurred_at),
+            event: event.event,
+            outcome: event.outcome,
+            user_id: event.user_id,
+            username: view.username,
+            session_id: event.session_id,
+            actor_id: event.actor_id,
+            ip: event.ip,
+            user_agent: event.user_agent,
+            detail: event.detail,
+        }
+    }
+}
+
+/// `?user=alice&event=login_failed&since=2026-11-01T00:00:00Z&page=1&per_page=50`.
+#[derive(Deserialize)]
+struct EventFilter {
+    /// A username or a user id.
+    user: Option<String>,
+    event: Option<String>,
+    /// RFC 3339, or unix seconds.
+    since: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+async fn all_events(
+    auth: web::Data<AuthService>,
+    Bearer(claims): Bearer,
+    client: ClientInfo,
+    filter: web::Query<EventFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = filter.into_inner();
+    let paging = Paging {
+        page: filter.page,
+        per_page: filter.per_page,
+    };
+    let query = EventQuery {
+        user: filter.user.filter(|u| !u.is_empty()),
+        event: filter.event.filter(|e| !e.is_empty()),
+        since: filter
+            .since
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(parse_since)
+            .transpose()?,
+    };
+    let (limit, offset) = paging.limit_offset();
+    let page = blocking(move || {
+        auth.live_admin_session(&claims.sid, &client)?;
+        auth.events(&query, limit, offset)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, &paging, EventBody::from)))
+}
+
+async fn my_events(
+    auth: web::Data<AuthService>,
+    Bearer(claims): Bearer,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, offset) = paging.limit_offset();
+    let page = blocking(move || {
+        auth.live_session(&claims.sid)?;
+        auth.my_events(&claims.sub, limit, offset)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(PageBody::new(page, &paging, EventBody::from)))
+}

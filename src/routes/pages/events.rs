@@ -1,0 +1,163 @@
+//! The audit trail on pages: the admin's event log, and "Recent activity" on the account page.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::guard::AdminPage;
+use super::pager::{PER_PAGE, Pager};
+use super::{Layout, PageError, format, render};
+use crate::auth::AuthService;
+use crate::auth::audit::{EventKind, EventQuery, EventView};
+use crate::routes::api::{parse_since, rfc3339};
+use crate::routes::blocking;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/admin/events").route(web::get().to(events)));
+}
+
+/// One event as a row on a page.
+pub struct EventRow {
+    pub what: String,
+    pub event: &'static str,
+    pub failed: bool,
+    pub user_id: String,
+    pub username: String,
+    pub session: String,
+    pub device: String,
+    pub ip: String,
+    pub when: String,
+    pub when_iso: String,
+    pub exact: String,
+}
+
+impl EventRow {
+    pub fn new(view: EventView, now: i64) -> EventRow {
+        let event = view.event;
+        let kind = EventKind::parse(&event.event);
+        EventRow {
+            what: describe(kind, &event.outcome, event.detail.as_deref()),
+            event: kind.map_or("unknown", EventKind::as_str),
+            failed: event.outcome != "success",
+            username: view.username.unwrap_or_else(|| match &event.user_id {
+                Some(_) => "(deleted user)".into(),
+                None => "(unknown username)".into(),
+            }),
+            user_id: event.user_id.unwrap_or_default(),
+            // The first block of the UUID is enough to tell sessions apart on a page.
+            session: event
+                .session_id
+                .map(|id| id.chars().take(8).collect())
+                .unwrap_or_default(),
+            device: format::describe_device(event.user_agent.as_deref()),
+            ip: event.ip.unwrap_or_else(|| "-".into()),
+            when: format::relative_time(event.occurred_at, now),
+            when_iso: rfc3339(event.occurred_at),
+            exact: format::date_time(event.occurred_at),
+        }
+    }
+}
+
+/// A sentence a person understands, from the stored event.
+fn describe(kind: Option<EventKind>, outcome: &str, detail: Option<&str>) -> String {
+    let what = match (kind, outcome) {
+        (Some(EventKind::LoginSucceeded), _) => "Signed in",
+        (Some(EventKind::LoginFailed), "denied") => "Sign-in refused",
+        (Some(EventKind::LoginFailed), _) => "Failed sign-in",
+        (Some(EventKind::LoginThrottled), _) => "Sign-in refused: too many failed attempts",
+        (Some(EventKind::Registered), _) => "Account created",
+        (Some(EventKind::Refreshed), "success") => "Session renewed",
+        (Some(EventKind::Refreshed), _) => "Renewal refused",
+        (Some(EventKind::RefreshReuseDetected), _) => "An old token was replayed",
+        (Some(EventKind::LoggedOut), _) => "Signed out",
+        (Some(EventKind::SessionRevoked), _) => "Session ended",
+        (Some(EventKind::PasswordChanged), "success") => "Password changed",
+        (Some(EventKind::PasswordChanged), _) => "Password change refused",
+        (Some(EventKind::UserDisabled), _) => "Account disabled",
+        (Some(EventKind::UserEnabled), _) => "Account enabled",
+        (Some(EventKind::AccessDenied), _) => "Access refused",
+        (None, _) => "Unknown event",
+    };
+    match detail {
+        Some(detail) => format!("{what} ({detail})"),
+        None => what.to_owned(),
+    }
+}
+
+pub struct EventOption {
+    pub name: &'static str,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/events.html")]
+struct EventsPage {
+    layout: Layout,
+    rows: Vec<EventRow>,
+    total: i64,
+    user: String,
+    since: String,
+    event_options: Vec<EventOption>,
+    pager: Pager,
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    page: Option<i64>,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    event: String,
+    #[serde(default)]
+    since: String,
+}
+
+async fn events(
+    AdminPage(admin): AdminPage,
+    auth: web::Data<AuthService>,
+    query: web::Query<EventsQuery>,
+) -> Result<HttpResponse, PageError> {
+    let query = query.into_inner();
+    let page = query.page.unwrap_or(1).clamp(1, i64::from(u32::MAX));
+    let filter = EventQuery {
+        user: Some(query.user.trim().to_owned()).filter(|u| !u.is_empty()),
+        event: Some(query.event.clone()).filter(|e| !e.is_empty()),
+        since: match query.since.trim() {
+            "" => None,
+            since => Some(parse_since(since)?),
+        },
+    };
+    let now = auth.clock().now();
+    let listing = blocking(move || auth.events(&filter, PER_PAGE, (page - 1) * PER_PAGE)).await?;
+    let rows = listing
+        .items
+        .into_iter()
+        .map(|view| EventRow::new(view, now))
+        .collect();
+    let event_options = EventKind::ALL
+        .iter()
+        .map(|kind| EventOption {
+            name: kind.as_str(),
+            selected: kind.as_str() == query.event,
+        })
+        .collect();
+    let extra = [
+        ("user", query.user.as_str()),
+        ("event", query.event.as_str()),
+        ("since", query.since.as_str()),
+    ];
+    let extra: Vec<(&str, &str)> = extra.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    Ok(render(
+        StatusCode::OK,
+        &EventsPage {
+            layout: admin.layout(),
+            rows,
+            total: listing.total,
+            pager: Pager::new("/admin/events", &extra, page, listing.total),
+            user: query.user,
+            since: query.since,
+            event_options,
+        },
+    ))
+}
