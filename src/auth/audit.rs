@@ -366,7 +366,10 @@ mod log_tests {
 
         let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         assert_eq!(output.lines().count(), 1, "{output}");
-        assert!(!output.contains('\r') && !output.contains('\u{1b}'), "{output}");
+        assert!(
+            !output.contains('\r') && !output.contains('\u{1b}'),
+            "{output}"
+        );
         assert!(output.contains("event=\"login_failed\""), "{output}");
         assert!(
             output.contains(r#"user_agent="x\nINFO latchkey: admin signed in\r\u{1b}[31m\"""#),

@@ -236,3 +236,156 @@ impl KeyRingHandle {
         }
     }
 }
+
+/// Forged tokens signed with a key the ring trusts, so each check is what refuses them (the
+/// HTTP tests cannot sign with the server's key; they cover the header checks and the 401).
+#[cfg(test)]
+mod forged_tokens {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use ed25519_dalek::Signer;
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const KID: &str = "trusted";
+
+    fn ring_and_key() -> (KeyRing, ed25519_dalek::SigningKey) {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+        let der = key.to_pkcs8_der().unwrap().as_bytes().to_vec();
+        let public = key.verifying_key().to_bytes().to_vec();
+        let settings = TokenSettings {
+            issuer: "latchkey".into(),
+            audience: "latchkey".into(),
+            access_ttl_seconds: 900,
+            leeway_seconds: 5,
+        };
+        (
+            KeyRing::new(vec![(KID.into(), Some(der), public)], &settings),
+            key,
+        )
+    }
+
+    fn sign(key: &ed25519_dalek::SigningKey, header: &Value, claims: &Value) -> String {
+        let encode = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
+        let input = format!("{}.{}", encode(header), encode(claims));
+        let signature = URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes()).to_bytes());
+        format!("{input}.{signature}")
+    }
+
+    fn header() -> Value {
+        json!({ "alg": "EdDSA", "typ": "at+jwt", "kid": KID })
+    }
+
+    fn claims() -> Value {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        json!({
+            "iss": "latchkey", "aud": "latchkey", "sub": "user-1", "name": "alice",
+            "role": "user", "sid": "session-1", "iat": now, "nbf": now, "exp": now + 900,
+            "jti": "jti-1",
+        })
+    }
+
+    #[test]
+    fn the_untouched_token_verifies() {
+        let (ring, key) = ring_and_key();
+        let claims = ring.verify(&sign(&key, &header(), &claims())).unwrap();
+        assert_eq!(claims.sub, "user-1");
+    }
+
+    #[test]
+    fn every_required_claim_must_be_present() {
+        let (ring, key) = ring_and_key();
+        for claim in ["exp", "nbf", "iat", "iss", "aud", "sub", "sid"] {
+            let mut forged = claims();
+            forged.as_object_mut().unwrap().remove(claim);
+            let refused = ring.verify(&sign(&key, &header(), &forged));
+            assert!(refused.is_err(), "a token without {claim} was accepted");
+        }
+    }
+
+    #[test]
+    fn exp_nbf_and_iat_given_as_strings_are_refused() {
+        let (ring, key) = ring_and_key();
+        for claim in ["exp", "nbf", "iat"] {
+            let mut forged = claims();
+            forged[claim] = json!(forged[claim].to_string());
+            let refused = ring.verify(&sign(&key, &header(), &forged));
+            assert!(refused.is_err(), "{claim} as a string was accepted");
+        }
+        let mut far_future = claims();
+        far_future["exp"] = json!("99999999999");
+        assert!(ring.verify(&sign(&key, &header(), &far_future)).is_err());
+    }
+
+    #[test]
+    fn expiry_and_not_before_are_enforced_beyond_the_leeway_only() {
+        let (ring, key) = ring_and_key();
+        let now = claims()["iat"].as_i64().unwrap();
+        let with = |field: &str, value: i64| {
+            let mut forged = claims();
+            forged[field] = json!(value);
+            ring.verify(&sign(&key, &header(), &forged))
+        };
+        assert_eq!(with("exp", now - 6).unwrap_err(), TokenError::Expired);
+        assert!(with("exp", now - 2).is_ok(), "inside the 5 s leeway");
+        assert_eq!(with("nbf", now + 60).unwrap_err(), TokenError::NotYetValid);
+        assert!(with("nbf", now + 2).is_ok(), "inside the 5 s leeway");
+    }
+
+    #[test]
+    fn a_wrong_type_issuer_or_audience_is_refused_even_when_signed() {
+        let (ring, key) = ring_and_key();
+        for typ in [json!("JWT"), json!(null), json!("at+jwt+x")] {
+            let mut forged = header();
+            forged["typ"] = typ;
+            let refused = ring.verify(&sign(&key, &forged, &claims()));
+            assert_eq!(refused.unwrap_err(), TokenError::WrongType);
+        }
+        let mut issuer = claims();
+        issuer["iss"] = json!("someone-else");
+        assert_eq!(
+            ring.verify(&sign(&key, &header(), &issuer)).unwrap_err(),
+            TokenError::WrongIssuer
+        );
+        let mut audience = claims();
+        audience["aud"] = json!("billing");
+        assert_eq!(
+            ring.verify(&sign(&key, &header(), &audience)).unwrap_err(),
+            TokenError::WrongAudience
+        );
+    }
+
+    #[test]
+    fn embedded_keys_key_urls_and_critical_extensions_are_refused_even_when_signed() {
+        let (ring, key) = ring_and_key();
+        let x = URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes());
+        let jwk = json!({ "kty": "OKP", "crv": "Ed25519", "x": x });
+        for (name, value) in [
+            ("jwk", jwk),
+            ("jku", json!("https://attacker.example/jwks.json")),
+            ("x5u", json!("https://attacker.example/cert.pem")),
+            ("x5c", json!(["MIIB"])),
+            ("crit", json!(["exp"])),
+        ] {
+            let mut forged = header();
+            forged[name] = value;
+            let refused = ring.verify(&sign(&key, &forged, &claims()));
+            assert!(
+                matches!(
+                    refused,
+                    Err(TokenError::RefusedHeader | TokenError::Malformed)
+                ),
+                "{name}: {refused:?}"
+            );
+        }
+        let mut unknown = header();
+        unknown["kid"] = json!("not-ours");
+        let refused = ring.verify(&sign(&key, &unknown, &claims()));
+        assert_eq!(refused.unwrap_err(), TokenError::UnknownKey);
+    }
+}

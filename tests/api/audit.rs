@@ -11,9 +11,7 @@ async fn user_id(app: &TestApp, access: &str) -> String {
 }
 
 async fn admin_events(app: &TestApp, admin: &str, query: &str) -> Value {
-    let response = app
-        .get(&format!("/api/admin/events?{query}"), admin)
-        .await;
+    let response = app.get(&format!("/api/admin/events?{query}"), admin).await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
 }
@@ -165,7 +163,10 @@ async fn admins_filter_by_user_event_and_since_and_page_through_events() {
     assert_eq!(failed["total"], 3);
     let page = admin_events(&app, &admin.access, "event=login_failed&per_page=2&page=2").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
-    assert_eq!((page["page"].clone(), page["per_page"].clone()), (json!(2), json!(2)));
+    assert_eq!(
+        (page["page"].clone(), page["per_page"].clone()),
+        (json!(2), json!(2))
+    );
     let future = admin_events(&app, &admin.access, "since=2999-01-01T00:00:00Z").await;
     assert_eq!(future["total"], 0);
     let past = admin_events(&app, &admin.access, "since=2020-01-01").await;
@@ -176,7 +177,9 @@ async fn admins_filter_by_user_event_and_since_and_page_through_events() {
         .await;
     let problem = assert_problem(unknown, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(problem.to_string().contains("login_succeeded"));
-    let bad_since = app.get("/api/admin/events?since=yesterday", &admin.access).await;
+    let bad_since = app
+        .get("/api/admin/events?since=yesterday", &admin.access)
+        .await;
     let problem = assert_problem(bad_since, StatusCode::BAD_REQUEST).await;
     assert!(problem["detail"].as_str().unwrap().contains("2026-11-01"));
 }
@@ -208,7 +211,12 @@ async fn people_see_only_their_own_events_and_a_user_asking_for_everyones_is_den
     assert_eq!(recorded["total"], 1);
     assert_eq!(recorded["items"][0]["user_id"], alice_id.as_str());
     assert_eq!(recorded["items"][0]["detail"], "not an admin");
-    let anonymous = app.client.get(app.url("/api/me/events")).send().await.unwrap();
+    let anonymous = app
+        .client
+        .get(app.url("/api/me/events"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -246,7 +254,10 @@ async fn admin_actions_name_the_admin_and_every_session_they_end() {
         .collect();
     assert_eq!(revoked.len(), 2);
     let by_admin = ["session_revoked", "user_disabled", "user_enabled"];
-    for event in items.iter().filter(|e| by_admin.iter().any(|name| e["event"] == *name)) {
+    for event in items
+        .iter()
+        .filter(|e| by_admin.iter().any(|name| e["event"] == *name))
+    {
         assert_eq!(event["actor_id"], admin_id.as_str(), "{event}");
     }
     assert_eq!(revoked[0]["detail"], "user disabled");
