@@ -36,6 +36,7 @@ fn bad_values_name_the_variable_and_the_fix() {
     assert!(Settings::from_pairs(&[("password_min_length", "7")]).is_err());
     assert!(Settings::from_pairs(&[("bcrypt_cost", "3")]).is_err());
     assert!(Settings::from_pairs(&[("idle_ttl", "40d")]).is_err());
+    assert!(Settings::from_pairs(&[("audit_retention", "1h")]).is_err());
 }
 
 #[test]
