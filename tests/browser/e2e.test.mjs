@@ -195,7 +195,7 @@ test('4. two tabs refreshing at the same moment keep the session alive', async (
   await context.close();
 });
 
-test('5. admin pages: a user gets 403, an admin sees and revokes everyone\'s sessions', async () => {
+test('5. admin pages: a user gets 403, an admin sees and revokes everyone\'s sessions and reads the audit log', async () => {
   createAdmin('root');
   const user = await newPage();
   await register(user.page, 'dan');
@@ -219,6 +219,11 @@ test('5. admin pages: a user gets 403, an admin sees and revokes everyone\'s ses
   assert.equal(await rows.count(), before - 1);
   await admin.page.goto(base + '/admin/users');
   await screenshot(admin.page, 'admin-users');
+  // The audit log shows dan's refused visit and the admin's revocation of his session.
+  await admin.page.goto(base + '/admin/events?user=dan');
+  const events = await admin.page.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.event));
+  assert.ok(events.includes('access_denied') && events.includes('session_revoked'), events.join(','));
+  await screenshot(admin.page, 'admin-events');
 
   const gone = await user.page.goto(base + '/');
   assert.match(gone.url(), /\/login\?/);
