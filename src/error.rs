@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::tokens::TokenError;
 use crate::auth::{AuthError, FieldError};
@@ -39,16 +40,42 @@ pub enum ApiError {
 }
 
 /// RFC 9457 problem details, plus a stable machine-readable `code` and per-field `errors`.
-#[derive(Debug, Serialize)]
-struct Problem<'a> {
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "about:blank", "title": "Unauthorized", "status": 401,
+    "detail": "Invalid username or password.", "code": "invalid_credentials"
+}))]
+pub struct Problem {
+    /// Always `about:blank`: the status and `code` say what happened.
     #[serde(rename = "type")]
     kind: &'static str,
     title: &'static str,
     status: u16,
+    /// A sentence a person can act on.
     detail: String,
+    /// Stable and machine-readable, e.g. `invalid_credentials`, `invalid_token`, `throttled`.
     code: &'static str,
+    /// The fields at fault, for 422 answers.
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [FieldError]>,
+    errors: Option<Vec<FieldProblem>>,
+}
+
+/// One invalid field and what to do about it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldProblem {
+    #[schema(example = "password")]
+    field: &'static str,
+    #[schema(example = "Use at least 12 characters.")]
+    message: String,
+}
+
+impl From<&FieldError> for FieldProblem {
+    fn from(error: &FieldError) -> FieldProblem {
+        FieldProblem {
+            field: error.field,
+            message: error.message.clone(),
+        }
+    }
 }
 
 impl ApiError {
@@ -222,7 +249,9 @@ impl ResponseError for ApiError {
             tracing::error!(error = %self, "request failed");
         }
         let errors = match self {
-            ApiError::Auth(AuthError::Invalid(errors)) => Some(errors.as_slice()),
+            ApiError::Auth(AuthError::Invalid(errors)) => {
+                Some(errors.iter().map(FieldProblem::from).collect())
+            }
             _ => None,
         };
         let problem = Problem {

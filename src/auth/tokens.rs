@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use super::error::AuthError;
 
@@ -93,6 +94,7 @@ pub struct KeyRing {
     verifiers: HashMap<String, DecodingKey>,
     validation: Validation,
     jwks_json: String,
+    jwks_etag: String,
 }
 
 impl KeyRing {
@@ -116,17 +118,25 @@ impl KeyRing {
             }));
             verifiers.insert(kid, DecodingKey::from_ed_der(&public));
         }
+        let jwks_json = serde_json::json!({ "keys": jwks }).to_string();
+        let digest = sha2::Sha256::digest(jwks_json.as_bytes());
         KeyRing {
             signer,
             verifiers,
             validation: validation(settings),
-            jwks_json: serde_json::json!({ "keys": jwks }).to_string(),
+            jwks_etag: format!("\"{}\"", super::b64url(&digest[..16])),
+            jwks_json,
         }
     }
 
     /// The public keys as a JWK Set (RFC 7517), ready to serve.
     pub fn jwks_json(&self) -> &str {
         &self.jwks_json
+    }
+
+    /// A strong ETag of the JWK Set: changes exactly when the published keys change.
+    pub fn jwks_etag(&self) -> &str {
+        &self.jwks_etag
     }
 
     pub fn signing_kid(&self) -> Option<&str> {

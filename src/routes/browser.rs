@@ -8,14 +8,15 @@
 use actix_session::SessionExt;
 use actix_web::http::header::{HOST, ORIGIN};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::cookies::CookiePolicy;
 use super::limits::{Limit, RateLimits};
 use super::{blocking, resource};
 use crate::auth::AuthService;
 use crate::auth::sessions::{ClientInfo, EndedBy};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 
 pub const FETCH_HEADER: &str = "x-latchkey-refresh";
 
@@ -47,7 +48,28 @@ pub fn check_fetch_origin(request: &HttpRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn refresh(
+/// An access token for the page, from the HttpOnly refresh cookie (which rotates).
+#[derive(Serialize, ToSchema)]
+pub struct CookieTokenBody {
+    access_token: String,
+    #[schema(example = "Bearer")]
+    token_type: &'static str,
+    #[schema(example = 900)]
+    expires_in: i64,
+}
+
+/// The cookie flow for JavaScript on this site: exchanges the HttpOnly `latchkey_refresh` cookie
+/// for an access token and sets the rotated cookie. Needs `X-Latchkey-Refresh: 1` and, when
+/// the browser sends `Origin`, this server's origin.
+#[utoipa::path(post, path = "/auth/refresh", tag = "browser",
+    params(("X-Latchkey-Refresh" = String, Header, description = "Must be present (any value)")),
+    security(("refresh_cookie" = [])),
+    responses(
+        (status = 200, description = "A new access token; the cookie is rotated", body = CookieTokenBody),
+        (status = 401, description = "Missing, unknown, expired or reused cookie (the cookie is cleared)", body = Problem),
+        (status = 403, description = "Missing header, or a request from another site", body = Problem),
+    ))]
+pub async fn refresh(
     request: HttpRequest,
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
@@ -70,11 +92,11 @@ async fn refresh(
                 tokens.refresh_token,
                 tokens.refresh_expires_in,
             );
-            Ok(response.json(json!({
-                "access_token": tokens.access_token,
-                "token_type": "Bearer",
-                "expires_in": tokens.expires_in,
-            })))
+            Ok(response.json(CookieTokenBody {
+                access_token: tokens.access_token,
+                token_type: "Bearer",
+                expires_in: tokens.expires_in,
+            }))
         }
         Err(error) if error.is_client_error() => Ok(refused(&cookies, error)),
         Err(error) => Err(error),
@@ -82,7 +104,14 @@ async fn refresh(
 }
 
 /// Ends the cookie's session and drops both cookies.
-async fn logout(
+#[utoipa::path(post, path = "/auth/logout", tag = "browser",
+    params(("X-Latchkey-Refresh" = String, Header, description = "Must be present (any value)")),
+    security(("refresh_cookie" = [])),
+    responses(
+        (status = 204, description = "Signed out; cookies cleared"),
+        (status = 403, description = "Missing header, or a request from another site", body = Problem),
+    ))]
+pub async fn logout(
     request: HttpRequest,
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,

@@ -10,6 +10,9 @@ pub mod jwks;
 pub mod limits;
 pub mod pages;
 
+use std::collections::BTreeSet;
+use std::sync::{Mutex, OnceLock};
+
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
 
@@ -26,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(web::PathConfig::default().error_handler(path_error))
         .configure(health::configure)
         .configure(jwks::configure)
+        .configure(api::docs::swagger_ui)
         .configure(api::configure)
         .configure(browser::configure)
         .configure(assets::configure)
@@ -45,10 +49,27 @@ pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, ApiError> {
 }
 
 /// A resource that answers 405 (with a problem body) to methods it has no route for.
-pub fn resource(path: &str) -> Resource {
+/// Its path is remembered, so a test can check that the OpenAPI document covers every route.
+pub fn resource(path: &'static str) -> Resource {
+    if let Ok(mut paths) = registered().lock() {
+        paths.insert(path);
+    }
     web::resource(path).default_service(web::to(|| async {
         Err::<HttpResponse, _>(ApiError::MethodNotAllowed)
     }))
+}
+
+fn registered() -> &'static Mutex<BTreeSet<&'static str>> {
+    static PATHS: OnceLock<Mutex<BTreeSet<&'static str>>> = OnceLock::new();
+    PATHS.get_or_init(Default::default)
+}
+
+/// Every path built with `resource` in this process.
+pub fn registered_paths() -> Vec<&'static str> {
+    registered()
+        .lock()
+        .map(|paths| paths.iter().copied().collect())
+        .unwrap_or_default()
 }
 
 /// Runs domain work (Diesel, bcrypt) on the blocking pool, never on an async worker.

@@ -126,3 +126,50 @@ async fn the_database_alone_cannot_open_the_signing_keys() {
         .expect("must refuse to start");
     assert!(error.to_string().contains("server secret"), "{error}");
 }
+
+#[tokio::test]
+async fn readyz_answers_200_when_the_database_answers_and_migrations_are_applied() {
+    let app = spawn_app().await;
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(ready.json::<Value>().await.unwrap()["status"], "ok");
+}
+
+#[tokio::test]
+async fn the_jwks_has_an_etag_and_answers_304_when_unchanged() {
+    let app = spawn_app().await;
+    let first = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.headers()["cache-control"], "public, max-age=300");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+
+    let again = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    let auth = app.auth();
+    tokio::task::spawn_blocking(move || auth.rotate_keys())
+        .await
+        .unwrap()
+        .unwrap();
+    let rotated = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), StatusCode::OK);
+    assert_ne!(rotated.headers()["etag"].to_str().unwrap(), etag);
+}

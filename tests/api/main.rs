@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod cookie_refresh;
 mod disable;
+mod docs;
 mod fuzz;
 mod hardening;
 mod health_and_keys;

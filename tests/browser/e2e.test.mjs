@@ -252,3 +252,22 @@ test('6. after logout the old refresh cookie, replayed, is refused', async () =>
   await screenshot(page, 'not-found');
   await context.close();
 });
+
+test('7. Swagger UI renders offline under its CSP, with Authorize, and calls the API', async () => {
+  const { context, page } = await newPage();
+  const problems = [];
+  page.on('console', (message) => { if (message.type() === 'error') problems.push(message.text()); });
+  page.on('pageerror', (error) => problems.push(String(error)));
+  // Nothing may leave the machine: any request to another host fails the test.
+  page.on('request', (request) => {
+    if (!request.url().startsWith(base)) problems.push(`external request: ${request.url()}`);
+  });
+  await page.goto(base + '/docs');
+  await page.waitForSelector('.swagger-ui .info .title');
+  assert.match(await page.textContent('.swagger-ui .info .title'), /Latchkey/);
+  await page.waitForSelector('button.authorize');
+  assert.ok(await page.locator('.opblock-tag').count() >= 5);
+  await screenshot(page, 'docs');
+  assert.deepEqual(problems, []);
+  await context.close();
+});

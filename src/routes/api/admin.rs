@@ -3,40 +3,48 @@
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
-use super::{PageBody, Paging, SessionBody, rfc3339};
+use super::{PageBody, Paging, RevokedBody, SessionBody, rfc3339};
 use crate::auth::AuthService;
 use crate::auth::sessions::ClientInfo;
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::routes::extractors::Bearer;
 use crate::routes::{blocking, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/admin/users").route(web::get().to(users)))
+    cfg.service(resource("/api/admin/users").route(web::get().to(users)))
         .service(
-            resource("/admin/users/{id}/sessions").route(web::delete().to(revoke_user_sessions)),
+            resource("/api/admin/users/{id}/sessions")
+                .route(web::delete().to(revoke_user_sessions)),
         )
-        .service(resource("/admin/users/{id}/disable").route(web::post().to(disable_user)))
-        .service(resource("/admin/users/{id}/enable").route(web::post().to(enable_user)))
-        .service(resource("/admin/throttles").route(web::get().to(throttles)))
-        .service(resource("/admin/throttles/{username}").route(web::delete().to(clear_throttle)))
-        .service(resource("/admin/sessions").route(web::get().to(sessions)))
-        .service(resource("/admin/sessions/{id}").route(web::delete().to(revoke_session)));
+        .service(resource("/api/admin/users/{id}/disable").route(web::post().to(disable_user)))
+        .service(resource("/api/admin/users/{id}/enable").route(web::post().to(enable_user)))
+        .service(resource("/api/admin/throttles").route(web::get().to(throttles)))
+        .service(
+            resource("/api/admin/throttles/{username}").route(web::delete().to(clear_throttle)),
+        )
+        .service(resource("/api/admin/sessions").route(web::get().to(sessions)))
+        .service(resource("/api/admin/sessions/{id}").route(web::delete().to(revoke_session)));
 }
 
-#[derive(Serialize)]
-struct UserBody {
+#[derive(Serialize, ToSchema)]
+pub struct UserBody {
+    #[schema(example = "1b4e28ba-2fa1-4d2b-883f-0016d3cca427")]
     id: String,
+    #[schema(example = "alice")]
     username: String,
+    #[schema(example = "user")]
     role: String,
+    #[schema(example = "2026-11-22T09:15:00Z")]
     created_at: String,
+    #[schema(example = 2)]
     live_sessions: i64,
     disabled: bool,
 }
 
-#[derive(Serialize)]
-struct AdminSessionBody {
+#[derive(Serialize, ToSchema)]
+pub struct AdminSessionBody {
     #[serde(flatten)]
     session: SessionBody,
     user_id: String,
@@ -44,14 +52,51 @@ struct AdminSessionBody {
 }
 
 /// `?user_id=...&page=...&per_page=...` (no `serde(flatten)`: it breaks numbers in query strings).
-#[derive(Deserialize)]
-struct SessionFilter {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionFilter {
+    /// Only this user's sessions.
     user_id: Option<String>,
     page: Option<u32>,
     per_page: Option<u32>,
 }
 
-async fn users(
+#[derive(Serialize, ToSchema)]
+pub struct UserStateBody {
+    id: String,
+    disabled: bool,
+    /// Sessions ended by disabling (absent when enabling).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revoked_sessions: Option<usize>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ThrottleBody {
+    /// The username's comparison key (case-folded, NFKC).
+    #[schema(example = "alice")]
+    username: String,
+    #[schema(example = 7)]
+    failures: i32,
+    #[schema(example = "2026-11-22T10:05:04Z")]
+    locked_until: String,
+    /// Whether sign-ins are refused right now.
+    locked: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ThrottlesBody {
+    items: Vec<ThrottleBody>,
+}
+
+/// Every user with their number of live sessions, oldest first.
+#[utoipa::path(get, path = "/api/admin/users", tag = "admin", security(("bearer" = [])),
+    params(Paging),
+    responses(
+        (status = 200, description = "One page of users", body = PageBody<UserBody>),
+        (status = 401, description = "Invalid token or ended session", body = Problem),
+        (status = 403, description = "Not an admin", body = Problem),
+    ))]
+pub async fn users(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     client: ClientInfo,
@@ -75,7 +120,15 @@ async fn users(
     )
 }
 
-async fn sessions(
+/// Every live session (or one user's), newest sign-in first.
+#[utoipa::path(get, path = "/api/admin/sessions", tag = "admin", security(("bearer" = [])),
+    params(SessionFilter),
+    responses(
+        (status = 200, description = "One page of live sessions", body = PageBody<AdminSessionBody>),
+        (status = 401, description = "Invalid token or ended session", body = Problem),
+        (status = 403, description = "Not an admin", body = Problem),
+    ))]
+pub async fn sessions(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     client: ClientInfo,
@@ -105,7 +158,15 @@ async fn sessions(
     )
 }
 
-async fn revoke_session(
+/// End any live session.
+#[utoipa::path(delete, path = "/api/admin/sessions/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 403, description = "Not an admin", body = Problem),
+        (status = 404, description = "No such live session", body = Problem),
+    ))]
+pub async fn revoke_session(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     client: ClientInfo,
@@ -120,7 +181,15 @@ async fn revoke_session(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn revoke_user_sessions(
+/// End every live session of a user.
+#[utoipa::path(delete, path = "/api/admin/users/{id}/sessions", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "How many ended", body = RevokedBody),
+        (status = 403, description = "Not an admin", body = Problem),
+        (status = 404, description = "No such user", body = Problem),
+    ))]
+pub async fn revoke_user_sessions(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     client: ClientInfo,
@@ -132,11 +201,20 @@ async fn revoke_user_sessions(
         auth.admin_revoke_user_sessions(&user_id, &admin.id, &client)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({ "revoked": revoked })))
+    Ok(HttpResponse::Ok().json(RevokedBody { revoked }))
 }
 
-/// Ends every session of the user and refuses their sign-ins until enabled again.
-async fn disable_user(
+/// Ends every session of the user and refuses their sign-ins (with the generic 401) until
+/// enabled again.
+#[utoipa::path(post, path = "/api/admin/users/{id}/disable", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Disabled", body = UserStateBody),
+        (status = 403, description = "Not an admin", body = Problem),
+        (status = 404, description = "No such user", body = Problem),
+        (status = 422, description = "Admins cannot disable themselves", body = Problem),
+    ))]
+pub async fn disable_user(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     client: ClientInfo,
@@ -149,11 +227,22 @@ async fn disable_user(
         auth.disable_user(&id, Some(&admin.id), &client)
     })
     .await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({ "id": user_id, "disabled": true, "revoked_sessions": revoked })))
+    Ok(HttpResponse::Ok().json(UserStateBody {
+        id: user_id,
+        disabled: true,
+        revoked_sessions: Some(revoked),
+    }))
 }
 
-async fn enable_user(
+/// Lets a disabled user sign in again.
+#[utoipa::path(post, path = "/api/admin/users/{id}/enable", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Enabled", body = UserStateBody),
+        (status = 403, description = "Not an admin", body = Problem),
+        (status = 404, description = "No such user", body = Problem),
+    ))]
+pub async fn enable_user(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     client: ClientInfo,
@@ -166,11 +255,20 @@ async fn enable_user(
         auth.enable_user(&id, Some(&admin.id), &client)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({ "id": user_id, "disabled": false })))
+    Ok(HttpResponse::Ok().json(UserStateBody {
+        id: user_id,
+        disabled: false,
+        revoked_sessions: None,
+    }))
 }
 
 /// Accounts (and unknown usernames) with at least 5 failed sign-ins in a row, newest first.
-async fn throttles(
+#[utoipa::path(get, path = "/api/admin/throttles", tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Throttled usernames (at most 200)", body = ThrottlesBody),
+        (status = 403, description = "Not an admin", body = Problem),
+    ))]
+pub async fn throttles(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     client: ClientInfo,
@@ -181,21 +279,27 @@ async fn throttles(
         auth.throttled_accounts(200)
     })
     .await?;
-    let items: Vec<_> = rows
+    let items = rows
         .into_iter()
-        .map(|t| {
-            json!({
-                "username": t.username_key,
-                "failures": t.failures,
-                "locked_until": rfc3339(t.locked_until),
-                "locked": t.locked_until > now,
-            })
+        .map(|t| ThrottleBody {
+            locked: t.locked_until > now,
+            locked_until: rfc3339(t.locked_until),
+            username: t.username_key,
+            failures: t.failures,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(ThrottlesBody { items }))
 }
 
-async fn clear_throttle(
+/// Lift the sign-in throttle of a username.
+#[utoipa::path(delete, path = "/api/admin/throttles/{username}", tag = "admin", security(("bearer" = [])),
+    params(("username" = String, Path, description = "The throttled username")),
+    responses(
+        (status = 204, description = "Cleared"),
+        (status = 403, description = "Not an admin", body = Problem),
+        (status = 404, description = "That username has no failures on record", body = Problem),
+    ))]
+pub async fn clear_throttle(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     client: ClientInfo,

@@ -2,33 +2,39 @@
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::auth::sessions::{ClientInfo, EndedBy};
 use crate::auth::{AuthService, IssuedTokens};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::routes::cookies::CookiePolicy;
 use crate::routes::extractors::MaybeBearer;
 use crate::routes::limits::{Limit, RateLimits};
 use crate::routes::{blocking, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/auth/register").route(web::post().to(register)))
-        .service(resource("/auth/login").route(web::post().to(login)))
-        .service(resource("/auth/refresh").route(web::post().to(refresh)))
-        .service(resource("/auth/logout").route(web::post().to(logout)))
-        .service(resource("/auth/revoke").route(web::post().to(revoke)));
+    cfg.service(resource("/api/auth/register").route(web::post().to(register)))
+        .service(resource("/api/auth/login").route(web::post().to(login)))
+        .service(resource("/api/auth/refresh").route(web::post().to(refresh)))
+        .service(resource("/api/auth/logout").route(web::post().to(logout)))
+        .service(resource("/api/auth/revoke").route(web::post().to(revoke)));
 }
 
-#[derive(Deserialize)]
-struct Credentials {
+#[derive(Deserialize, ToSchema)]
+pub struct Credentials {
+    /// 3 to 64 characters; compared case-insensitively after NFKC.
+    #[schema(example = "alice")]
     username: String,
+    /// 12 to 256 characters of any Unicode; common and guessable passwords are refused.
+    #[schema(example = "correct horse battery staple")]
     password: String,
 }
 
-#[derive(Deserialize)]
-struct LoginBody {
+#[derive(Deserialize, ToSchema)]
+pub struct LoginBody {
+    #[schema(example = "alice")]
     username: String,
+    #[schema(example = "correct horse battery staple")]
     password: String,
     /// For single-page apps on this site: put the refresh token in the HttpOnly cookie
     /// (and leave it out of the body), as the browser pages do.
@@ -36,20 +42,47 @@ struct LoginBody {
     set_cookie: bool,
 }
 
-#[derive(Deserialize)]
-struct RefreshTokenBody {
+#[derive(Deserialize, ToSchema)]
+pub struct RefreshTokenBody {
+    /// The opaque refresh token from the last login or refresh.
+    #[schema(example = "q3Jd9Xw0b6Yt2mNf8Lr1sVu4Hk7Pz5Ce0Ga9Wx2Bn4D")]
     refresh_token: String,
 }
 
-#[derive(Serialize)]
-struct TokenBody {
+#[derive(Serialize, ToSchema)]
+pub struct TokenBody {
+    /// An EdDSA-signed JWT (`typ: at+jwt`); send it as `Authorization: Bearer ...`.
+    #[schema(
+        example = "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiIuLi4ifQ.c2ln"
+    )]
     access_token: String,
+    #[schema(example = "Bearer")]
     token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
     expires_in: i64,
+    /// The successor to use next time (absent when `set_cookie` put it in the cookie).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "q3Jd9Xw0b6Yt2mNf8Lr1sVu4Hk7Pz5Ce0Ga9Wx2Bn4D")]
     refresh_token: Option<String>,
+    /// Seconds until the session ends if it is not refreshed again.
+    #[schema(example = 604800)]
     refresh_expires_in: i64,
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct RegisteredBody {
+    #[schema(example = "1b4e28ba-2fa1-4d2b-883f-0016d3cca427")]
+    id: String,
+    #[schema(example = "alice")]
+    username: String,
+    #[schema(example = "user")]
+    role: String,
+}
+
+/// An empty JSON object.
+#[derive(Serialize, ToSchema)]
+pub struct Empty {}
 
 impl From<IssuedTokens> for TokenBody {
     fn from(tokens: IssuedTokens) -> TokenBody {
@@ -63,7 +96,16 @@ impl From<IssuedTokens> for TokenBody {
     }
 }
 
-async fn register(
+/// Create an account (the `user` role). It does not sign in; call login next.
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = Credentials,
+    responses(
+        (status = 201, description = "Created", body = RegisteredBody),
+        (status = 403, description = "Registration is closed", body = Problem),
+        (status = 409, description = "Username taken", body = Problem),
+        (status = 422, description = "Invalid username or password, with the reasons", body = Problem),
+        (status = 429, description = "Too many registrations from this address", body = Problem),
+    ))]
+pub async fn register(
     auth: web::Data<AuthService>,
     limits: web::Data<RateLimits>,
     body: web::Json<Credentials>,
@@ -72,14 +114,21 @@ async fn register(
     limits.check(Limit::Register, client.ip.as_deref())?;
     let Credentials { username, password } = body.into_inner();
     let user = blocking(move || auth.register(&username, &password, &client)).await?;
-    Ok(HttpResponse::Created().json(json!({
-        "id": user.id,
-        "username": user.username,
-        "role": user.role,
-    })))
+    Ok(HttpResponse::Created().json(RegisteredBody {
+        id: user.id,
+        username: user.username,
+        role: user.role,
+    }))
 }
 
-async fn login(
+/// Sign in: starts a session and returns an access token and a refresh token.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in", body = TokenBody),
+        (status = 401, description = "Same answer for an unknown user, a wrong password and a disabled user", body = Problem),
+        (status = 429, description = "Throttled account or rate-limited address; see Retry-After", body = Problem),
+    ))]
+pub async fn login(
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
     limits: web::Data<RateLimits>,
@@ -101,7 +150,15 @@ async fn login(
     Ok(response.json(body))
 }
 
-async fn refresh(
+/// Exchange a refresh token for a new access token and the token's successor. Presenting a used
+/// token again (outside a short grace window) ends the whole session.
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshTokenBody,
+    responses(
+        (status = 200, description = "Rotated", body = TokenBody),
+        (status = 401, description = "Unknown, expired, revoked or reused token", body = Problem),
+        (status = 429, description = "Rate-limited address", body = Problem),
+    ))]
+pub async fn refresh(
     auth: web::Data<AuthService>,
     limits: web::Data<RateLimits>,
     body: web::Json<RefreshTokenBody>,
@@ -115,7 +172,14 @@ async fn refresh(
 
 /// Ends the session named by the Bearer token, or else by `{refresh_token}` in the body.
 /// Ending an already ended session is fine; an unknown refresh token is not.
-async fn logout(
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
+    request_body(content = Option<RefreshTokenBody>, description = "Only without a Bearer token"),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "No credentials, or an unknown refresh token", body = Problem),
+    ))]
+pub async fn logout(
     auth: web::Data<AuthService>,
     bearer: MaybeBearer,
     body: web::Bytes,
@@ -139,8 +203,11 @@ async fn logout(
     }
 }
 
-/// RFC 7009: answers 200 whether or not the token was known, so it reveals nothing.
-async fn revoke(
+/// RFC 7009 token revocation: answers 200 whether or not the token was known, so it reveals
+/// nothing; a known token's session ends.
+#[utoipa::path(post, path = "/api/auth/revoke", tag = "auth", request_body = RefreshTokenBody,
+    responses((status = 200, description = "Revoked, or unknown", body = Empty)))]
+pub async fn revoke(
     auth: web::Data<AuthService>,
     body: web::Json<RefreshTokenBody>,
     client: ClientInfo,
@@ -148,7 +215,7 @@ async fn revoke(
     let presented = body.into_inner().refresh_token;
     blocking(move || auth.revoke_by_refresh_token(&presented, EndedBy::ClientRevocation, &client))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({})))
+    Ok(HttpResponse::Ok().json(Empty {}))
 }
 
 fn parse_refresh_body(body: &[u8]) -> Result<String, ApiError> {

@@ -2,25 +2,34 @@
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{PageBody, Paging, parse_since, rfc3339};
 use crate::auth::AuthService;
 use crate::auth::audit::{EventQuery, EventView};
 use crate::auth::sessions::ClientInfo;
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::routes::extractors::Bearer;
 use crate::routes::{blocking, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/admin/events").route(web::get().to(all_events)))
-        .service(resource("/me/events").route(web::get().to(my_events)));
+    cfg.service(resource("/api/admin/events").route(web::get().to(all_events)))
+        .service(resource("/api/me/events").route(web::get().to(my_events)));
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct EventBody {
+    #[schema(example = 4711)]
     id: i32,
+    #[schema(example = "2026-11-22T10:02:41Z")]
     at: String,
+    /// login_succeeded, login_failed, login_throttled, registered, refreshed,
+    /// refresh_reuse_detected, logged_out, session_revoked, password_changed, user_disabled,
+    /// user_enabled or access_denied.
+    #[schema(example = "login_failed")]
     event: String,
+    /// success, failure or denied.
+    #[schema(example = "failure")]
     outcome: String,
     user_id: Option<String>,
     username: Option<String>,
@@ -29,6 +38,8 @@ pub struct EventBody {
     actor_id: Option<String>,
     ip: Option<String>,
     user_agent: Option<String>,
+    /// A fixed phrase chosen by the server, e.g. "wrong password" or "by admin".
+    #[schema(example = "wrong password")]
     detail: Option<String>,
 }
 
@@ -52,18 +63,29 @@ impl From<EventView> for EventBody {
 }
 
 /// `?user=alice&event=login_failed&since=2026-11-01T00:00:00Z&page=1&per_page=50`.
-#[derive(Deserialize)]
-struct EventFilter {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventFilter {
     /// A username or a user id.
     user: Option<String>,
+    /// One event name.
     event: Option<String>,
-    /// RFC 3339, or unix seconds.
+    /// Events at or after this instant: RFC 3339, a date (midnight UTC) or unix seconds.
     since: Option<String>,
     page: Option<u32>,
     per_page: Option<u32>,
 }
 
-async fn all_events(
+/// The audit trail, newest first.
+#[utoipa::path(get, path = "/api/admin/events", tag = "admin", security(("bearer" = [])),
+    params(EventFilter),
+    responses(
+        (status = 200, description = "One page of events", body = PageBody<EventBody>),
+        (status = 400, description = "A `since` that is not a time", body = Problem),
+        (status = 403, description = "Not an admin", body = Problem),
+        (status = 422, description = "An unknown event name (the answer lists them)", body = Problem),
+    ))]
+pub async fn all_events(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     client: ClientInfo,
@@ -93,7 +115,14 @@ async fn all_events(
     Ok(HttpResponse::Ok().json(PageBody::new(page, &paging, EventBody::from)))
 }
 
-async fn my_events(
+/// The caller's own audit events, newest first.
+#[utoipa::path(get, path = "/api/me/events", tag = "me", security(("bearer" = [])),
+    params(Paging),
+    responses(
+        (status = 200, description = "One page of events", body = PageBody<EventBody>),
+        (status = 401, description = "Invalid token or ended session", body = Problem),
+    ))]
+pub async fn my_events(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     paging: web::Query<Paging>,

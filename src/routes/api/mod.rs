@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+pub mod docs;
 mod events;
 mod me;
 mod password;
@@ -11,20 +12,27 @@ use actix_web::web;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::sessions::{Lifetimes, Page};
 use crate::db::models::Session;
 
+/// Every path is written out in full (`/api/...`), so what is registered is what is documented.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api")
-            .configure(auth::configure)
-            .configure(me::configure)
-            .configure(password::configure)
-            .configure(sessions::configure)
-            .configure(events::configure)
-            .configure(admin::configure),
-    );
+    cfg.configure(auth::configure)
+        .configure(me::configure)
+        .configure(password::configure)
+        .configure(sessions::configure)
+        .configure(docs::configure)
+        .configure(events::configure)
+        .configure(admin::configure);
+}
+
+/// How many sessions an action ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevokedBody {
+    #[schema(example = 2)]
+    pub revoked: usize,
 }
 
 /// Unix seconds as an RFC 3339 UTC timestamp.
@@ -60,13 +68,19 @@ pub fn parse_since(text: &str) -> Result<i64, crate::error::ApiError> {
 
 /// A session as the API shows it. `expires_at` is when it ends if it is not used again: the
 /// idle end, never later than the absolute end.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionBody {
+    #[schema(example = "6f1c0a52-8a3e-4c3b-9d7e-2f5b1c9a0e11")]
     pub id: String,
+    #[schema(example = "2026-11-22T09:15:00Z")]
     pub created_at: String,
+    #[schema(example = "2026-11-22T10:02:41Z")]
     pub last_used_at: String,
+    #[schema(example = "2026-11-29T10:02:41Z")]
     pub expires_at: String,
+    #[schema(example = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")]
     pub user_agent: Option<String>,
+    #[schema(example = "203.0.113.7")]
     pub ip: Option<String>,
 }
 
@@ -84,9 +98,12 @@ impl SessionBody {
 }
 
 /// `?page=1&per_page=50`; pages start at 1, at most 200 rows a page.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
+    /// 1-based page number (default 1).
     pub page: Option<u32>,
+    /// Rows per page (default 50, at most 200).
     pub per_page: Option<u32>,
 }
 
@@ -108,7 +125,8 @@ impl Paging {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One page of a listing.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PageBody<T> {
     pub items: Vec<T>,
     pub page: u32,

@@ -2,32 +2,39 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-use serde_json::json;
+use utoipa::ToSchema;
 
-use super::SessionBody;
+use super::{RevokedBody, SessionBody};
 use crate::auth::AuthService;
 use crate::auth::sessions::ClientInfo;
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::routes::extractors::Bearer;
 use crate::routes::{blocking, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        resource("/sessions")
+        resource("/api/sessions")
             .route(web::get().to(list))
             .route(web::delete().to(revoke_others)),
     )
-    .service(resource("/sessions/{id}").route(web::delete().to(revoke_one)));
+    .service(resource("/api/sessions/{id}").route(web::delete().to(revoke_one)));
 }
 
-#[derive(Serialize)]
-struct MySession {
+#[derive(Serialize, ToSchema)]
+pub struct MySession {
     #[serde(flatten)]
     session: SessionBody,
+    /// True for the session of the token making the request.
     current: bool,
 }
 
-async fn list(
+/// The caller's live sessions, the current one marked.
+#[utoipa::path(get, path = "/api/sessions", tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Live sessions, most recently used first", body = Vec<MySession>),
+        (status = 401, description = "Invalid token or ended session", body = Problem),
+    ))]
+pub async fn list(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
 ) -> Result<HttpResponse, ApiError> {
@@ -47,7 +54,15 @@ async fn list(
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn revoke_one(
+/// End one of the caller's own live sessions.
+#[utoipa::path(delete, path = "/api/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 401, description = "Invalid token or ended session", body = Problem),
+        (status = 404, description = "Not one of the caller's live sessions", body = Problem),
+    ))]
+pub async fn revoke_one(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     path: web::Path<String>,
@@ -62,7 +77,13 @@ async fn revoke_one(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn revoke_others(
+/// Sign out every other device: end all the caller's sessions but the current one.
+#[utoipa::path(delete, path = "/api/sessions", tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "How many ended", body = RevokedBody),
+        (status = 401, description = "Invalid token or ended session", body = Problem),
+    ))]
+pub async fn revoke_others(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     client: ClientInfo,
@@ -72,5 +93,5 @@ async fn revoke_others(
         auth.revoke_my_other_sessions(&claims.sub, &claims.sid, &client)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({ "revoked": revoked })))
+    Ok(HttpResponse::Ok().json(RevokedBody { revoked }))
 }

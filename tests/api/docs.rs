@@ -1,0 +1,149 @@
+//! The OpenAPI document covers every route the server registers, and Swagger UI works offline.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, spawn_app};
+
+async fn openapi(app: &TestApp) -> Value {
+    let response = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_document_is_openapi_3_1_with_problem_details_and_bearer_auth() {
+    let app = spawn_app().await;
+    let doc = openapi(&app).await;
+
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let schemas = &doc["components"]["schemas"];
+    for schema in [
+        "Problem",
+        "FieldProblem",
+        "TokenBody",
+        "LoginBody",
+        "EventBody",
+    ] {
+        assert!(schemas[schema].is_object(), "schema {schema} missing");
+    }
+    let bearer = &doc["components"]["securitySchemes"]["bearer"];
+    assert_eq!(bearer["scheme"], "bearer");
+    let login = &doc["paths"]["/api/auth/login"]["post"];
+    assert!(login["requestBody"].is_object());
+    assert!(login["responses"]["401"].is_object());
+    let me = &doc["paths"]["/api/me"]["get"];
+    assert_eq!(me["security"][0]["bearer"], serde_json::json!([]));
+    assert!(
+        doc.to_string().contains("correct horse battery staple"),
+        "examples"
+    );
+}
+
+/// Every method a registered path answers (anything but 405) is documented, and every
+/// documented operation exists.
+#[tokio::test]
+async fn every_registered_route_is_in_the_document_and_every_documented_one_exists() {
+    let app = spawn_app().await;
+    let doc = openapi(&app).await;
+    let paths = doc["paths"].as_object().unwrap();
+    let documented = |path: &str, method: &str| {
+        paths
+            .get(path)
+            .is_some_and(|item| item.get(method.to_lowercase()).is_some())
+    };
+    let mut missing = Vec::new();
+    let registered = latchkey::routes::registered_paths();
+    assert!(registered.len() > 20, "{registered:?}");
+    for path in registered {
+        if path.starts_with("/static/") || path == "/api/openapi.json" {
+            continue;
+        }
+        {
+            let candidate = path;
+            let concrete = candidate.replace("{id}", "x").replace("{username}", "x");
+            for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+                let status = app
+                    .client
+                    .request(
+                        Method::from_bytes(method.as_bytes()).unwrap(),
+                        app.url(&concrete),
+                    )
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                let answered =
+                    status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED;
+                if answered && !documented(candidate, method) {
+                    missing.push(format!("{method} {candidate}"));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "registered but not documented: {missing:?}"
+    );
+
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            let concrete = path.replace("{id}", "x").replace("{username}", "x");
+            let response = app
+                .client
+                .request(
+                    Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+                    app.url(&concrete),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_ne!(
+                response.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_offline_with_its_own_csp() {
+    let app = spawn_app().await;
+    let redirect = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(redirect.status(), StatusCode::PERMANENT_REDIRECT);
+
+    let index = app.client.get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(index.status(), StatusCode::OK);
+    let csp = index.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("style-src 'self' 'unsafe-inline'"), "{csp}");
+    assert!(
+        !csp.contains("script-src"),
+        "scripts stay same-origin only: {csp}"
+    );
+    let html = index.text().await.unwrap();
+    assert!(html.contains("swagger-ui"));
+    assert!(!html.contains("https://"), "no CDN");
+    let initializer = app
+        .client
+        .get(app.url("/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(initializer.contains("/api/openapi.json"), "{initializer}");
+    // Elsewhere the strict policy stays.
+    let login = app.client.get(app.url("/login")).send().await.unwrap();
+    let strict = login.headers()["content-security-policy"].to_str().unwrap();
+    assert!(!strict.contains("unsafe-inline"));
+}
