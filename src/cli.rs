@@ -137,7 +137,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&settings.log);
+    telemetry::init(&settings.log, settings.log_json);
     for name in crate::config::unknown_env_vars() {
         tracing::warn!("{name} is not a Latchkey setting and is ignored; see the README's list");
     }

@@ -12,7 +12,7 @@ use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::header;
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{Condition, DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
@@ -27,6 +27,7 @@ use crate::routes;
 use crate::routes::cookies::CookiePolicy;
 use crate::routes::extractors::TrustedProxies;
 use crate::routes::limits::{RateLimits, RatePerMinute};
+use crate::routes::metrics::{self, Metrics};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -84,6 +85,8 @@ pub fn build_auth_service(settings: &Settings, clock: Clock) -> Result<AuthServi
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on its own address (`LATCHKEY_METRICS_ADDR`), with its port.
+    metrics_server: Option<(Server, u16)>,
     auth: web::Data<AuthService>,
     background: Vec<JoinHandle<()>>,
 }
@@ -116,6 +119,11 @@ impl Application {
             },
         )));
         let trusted_proxies = web::Data::new(TrustedProxies(settings.trusted_proxies.clone()));
+        let metrics = settings
+            .metrics
+            .then(|| web::Data::new(Metrics::new(auth.clone())));
+        let scrape_here = settings.metrics_addr.is_none();
+        let app_metrics = metrics.clone();
         let app_auth = auth.clone();
         let app_limits = rate_limits.clone();
         let mut server = HttpServer::new(move || {
@@ -131,14 +139,28 @@ impl Application {
                     .cookie_content_security(CookieContentSecurity::Private)
                     .session_lifecycle(PersistentSession::default().session_ttl(page_session_ttl))
                     .build();
+            let app_metrics = app_metrics.clone();
             App::new()
                 .wrap(page_session)
                 .wrap(security_headers(cookie_policy.secure))
+                .wrap(Condition::new(
+                    app_metrics.is_some(),
+                    from_fn(metrics::record),
+                ))
+                .wrap(from_fn(routes::request_id::echo))
                 .wrap(TracingLogger::default())
                 .app_data(app_auth.clone())
                 .app_data(web::Data::new(cookie_policy))
                 .app_data(app_limits.clone())
                 .app_data(trusted_proxies.clone())
+                .configure(|cfg| {
+                    if let Some(metrics) = app_metrics {
+                        cfg.app_data(metrics);
+                        if scrape_here {
+                            cfg.route("/metrics", web::get().to(metrics::scrape));
+                        }
+                    }
+                })
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         })
@@ -147,6 +169,10 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.listen(listener).map_err(listen_failed)?.run();
+        let metrics_server = match (metrics, &settings.metrics_addr) {
+            (Some(metrics), Some(addr)) => Some(metrics_server(addr, metrics, auth.clone())?),
+            _ => None,
+        };
 
         let mut background = vec![
             spawn_every(settings.prune_interval, auth.clone(), "prune", |auth| {
@@ -174,6 +200,7 @@ impl Application {
         Ok(Application {
             port,
             server,
+            metrics_server,
             auth,
             background,
         })
@@ -181,6 +208,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the separate metrics listener, if there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(_, port)| *port)
     }
 
     /// The domain service this server uses (tests inspect storage through it).
@@ -194,12 +226,47 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM or `handle().stop()`, finishing requests in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics_server.map(|(server, _)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let result = self.server.await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         for task in self.background {
             task.abort();
         }
         result
     }
+}
+
+/// A second, minimal server that only answers `GET /metrics` (one worker).
+fn metrics_server(
+    addr: &str,
+    metrics: web::Data<Metrics>,
+    auth: web::Data<AuthService>,
+) -> Result<(Server, u16), StartupError> {
+    let failed = |e: std::io::Error| StartupError::Listen {
+        addr: addr.to_owned(),
+        reason: e.to_string(),
+    };
+    let listener = TcpListener::bind(addr).map_err(failed)?;
+    let port = listener.local_addr().map_err(failed)?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(metrics.clone())
+            .app_data(auth.clone())
+            .route("/metrics", web::get().to(metrics::scrape))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)
+    .map_err(failed)?
+    .run();
+    Ok((server, port))
 }
 
 /// Headers every response carries. `no-store` keeps tokens out of caches; routes that are safe

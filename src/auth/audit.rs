@@ -5,6 +5,8 @@
 //! its address and User-Agent: details are fixed phrases chosen here. Unknown usernames are not
 //! recorded at all, because people type their password into the username field.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::error::AuthError;
 use super::input::username_key;
 use super::sessions::{ClientInfo, Page};
@@ -137,6 +139,37 @@ impl<'a> AuditEvent<'a> {
     }
 }
 
+const OUTCOMES: [Outcome; 3] = [Outcome::Success, Outcome::Failure, Outcome::Denied];
+
+/// How many events of each kind and outcome this process recorded (for metrics).
+#[derive(Debug)]
+pub struct EventCounts([AtomicU64; EventKind::ALL.len() * OUTCOMES.len()]);
+
+impl Default for EventCounts {
+    fn default() -> EventCounts {
+        EventCounts(std::array::from_fn(|_| AtomicU64::new(0)))
+    }
+}
+
+impl EventCounts {
+    fn add(&self, kind: EventKind, outcome: Outcome) {
+        self.0[kind as usize * OUTCOMES.len() + outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Every (kind, outcome) pair with its count, zeros included.
+    pub fn snapshot(&self) -> Vec<(EventKind, Outcome, u64)> {
+        EventKind::ALL
+            .iter()
+            .flat_map(|&kind| OUTCOMES.iter().map(move |&outcome| (kind, outcome)))
+            .map(|(kind, outcome)| {
+                let count = self.0[kind as usize * OUTCOMES.len() + outcome as usize]
+                    .load(Ordering::Relaxed);
+                (kind, outcome, count)
+            })
+            .collect()
+    }
+}
+
 /// A recorded event, with the username of its account when the account still exists.
 #[derive(Debug, Clone)]
 pub struct EventView {
@@ -163,6 +196,7 @@ impl AuthService {
         now: i64,
     ) -> Result<(), DbError> {
         log_event(&event, client);
+        self.event_counts.add(event.kind, event.outcome);
         db::events::insert(
             conn,
             &NewAuthEvent {
@@ -256,6 +290,10 @@ impl AuthService {
             ..EventFilter::default()
         };
         Ok(with_usernames(&mut *self.db.conn()?, &filter, limit, 0)?.items)
+    }
+
+    pub fn event_counts(&self) -> &EventCounts {
+        &self.event_counts
     }
 
     pub(crate) fn prune_events(&self, now: i64) -> Result<usize, AuthError> {

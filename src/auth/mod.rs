@@ -62,6 +62,7 @@ pub struct AuthService {
     secret: Arc<ServerSecret>,
     refresh_key: Zeroizing<[u8; 32]>,
     clock: Clock,
+    event_counts: audit::EventCounts,
 }
 
 impl AuthService {
@@ -85,6 +86,7 @@ impl AuthService {
             config,
             secret,
             clock,
+            event_counts: audit::EventCounts::default(),
         })
     }
 

@@ -272,6 +272,12 @@ impl AuthService {
         Ok(Page { items, total })
     }
 
+    /// How many sessions are live right now.
+    pub fn live_session_count(&self) -> Result<i64, AuthError> {
+        let at = self.config.lifetimes.live_at(self.clock.now());
+        Ok(db::sessions::count_live(&mut *self.db.conn()?, at)?)
+    }
+
     pub fn list_live_sessions(
         &self,
         user_id: Option<&str>,

@@ -63,6 +63,15 @@ impl Settings {
                 "intervals must be at least 1s".into(),
             ));
         }
+        if let Some(addr) = &self.metrics_addr
+            && addr.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(ConfigError::Invalid {
+                name: env_name("metrics_addr"),
+                value: addr.clone(),
+                problem: "write an address and port such as 127.0.0.1:9090".into(),
+            });
+        }
         if self.audit_retention < Duration::from_secs(24 * 3600) {
             return Err(invalid(
                 "audit_retention",
@@ -174,6 +183,17 @@ impl Settings {
                     .map_or("(one per core)".into(), |w| w.to_string()),
             ),
             ("log", self.log.clone()),
+            (
+                "log_format",
+                if self.log_json { "json" } else { "pretty" }.into(),
+            ),
+            ("metrics", self.metrics.to_string()),
+            (
+                "metrics_addr",
+                self.metrics_addr
+                    .clone()
+                    .unwrap_or_else(|| "(the main address)".into()),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (env_name(k), v))

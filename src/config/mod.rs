@@ -72,6 +72,12 @@ pub struct Settings {
     pub key_reload_interval: Duration,
     pub workers: Option<usize>,
     pub log: String,
+    /// `json`: one JSON object per line (for log shippers); `pretty`: for people.
+    pub log_json: bool,
+    /// Serve Prometheus metrics at `/metrics`.
+    pub metrics: bool,
+    /// Serve `/metrics` on this address instead of the main one (keep it off the internet).
+    pub metrics_addr: Option<String>,
 }
 
 impl Default for Settings {
@@ -105,6 +111,9 @@ impl Default for Settings {
             key_reload_interval: Duration::from_secs(30),
             workers: None,
             log: "info".into(),
+            log_json: false,
+            metrics: false,
+            metrics_addr: None,
         }
     }
 }
@@ -157,6 +166,9 @@ pub const KEYS: &[&str] = &[
     "key_reload_interval",
     "workers",
     "log",
+    "log_format",
+    "metrics",
+    "metrics_addr",
 ];
 
 /// `LATCHKEY_*` variables that match no setting: almost always a typo worth a warning.
@@ -293,6 +305,23 @@ impl Settings {
                     s.workers = Some(parse_in_range(value, 1, 256).map_err(|p| invalid(&p))?)
                 }
                 "log" => s.log = value.clone(),
+                "log_format" => {
+                    s.log_json = match value.as_str() {
+                        "json" => true,
+                        "pretty" => false,
+                        _ => return Err(invalid("write `pretty` or `json`")),
+                    }
+                }
+                "metrics" => {
+                    s.metrics = match value.as_str() {
+                        "true" | "1" | "yes" => true,
+                        "false" | "0" | "no" => false,
+                        _ => return Err(invalid("write `true` or `false`")),
+                    }
+                }
+                "metrics_addr" => {
+                    s.metrics_addr = Some(value.clone()).filter(|addr| !addr.is_empty())
+                }
                 _ => {}
             }
         }

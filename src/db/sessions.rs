@@ -97,6 +97,13 @@ pub fn live_page(
     Ok((rows, total))
 }
 
+pub fn count_live(conn: &mut Conn, at: LiveAt) -> Result<i64, DbError> {
+    Ok(sessions::table
+        .filter(is_live(at))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Marks a session used now (from this address).
 pub fn touch(conn: &mut Conn, id: &str, now: i64, ip: Option<&str>) -> Result<(), DbError> {
     diesel::update(sessions::table.find(id))

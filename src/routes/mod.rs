@@ -8,7 +8,9 @@ pub mod extractors;
 pub mod health;
 pub mod jwks;
 pub mod limits;
+pub mod metrics;
 pub mod pages;
+pub mod request_id;
 
 use std::collections::BTreeSet;
 use std::sync::{Mutex, OnceLock};
@@ -72,13 +74,15 @@ pub fn registered_paths() -> Vec<&'static str> {
         .unwrap_or_default()
 }
 
-/// Runs domain work (Diesel, bcrypt) on the blocking pool, never on an async worker.
+/// Runs domain work (Diesel, bcrypt) on the blocking pool, never on an async worker. The
+/// request's span goes along, so the domain's log lines carry the request id.
 pub async fn blocking<T, F>(work: F) -> Result<T, ApiError>
 where
     F: FnOnce() -> Result<T, AuthError> + Send + 'static,
     T: Send + 'static,
 {
-    web::block(work)
+    let span = tracing::Span::current();
+    web::block(move || span.in_scope(work))
         .await
         .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
         .map_err(ApiError::from)

@@ -21,6 +21,8 @@ pub struct TestApp {
     pub clock: Clock,
     pub settings: Settings,
     pub dir: Arc<TempDir>,
+    /// The separate metrics listener's port, when `metrics_addr` is set.
+    pub metrics_port: Option<u16>,
     auth: Data<AuthService>,
     handle: ServerHandle,
 }
@@ -68,7 +70,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     let mut settings = test_settings(&dir);
     customize(&mut settings);
-    start(settings, dir, Clock::system()).await
+    start(settings, dir, Clock::frozen()).await
 }
 
 /// Starts a server on an existing database (a restart, or a second instance).
@@ -77,6 +79,7 @@ pub async fn start(settings: Settings, dir: Arc<TempDir>, clock: Clock) -> TestA
     let address = format!("http://127.0.0.1:{}", app.port());
     let auth = app.auth();
     let handle = app.handle();
+    let metrics_port = app.metrics_port();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -89,6 +92,7 @@ pub async fn start(settings: Settings, dir: Arc<TempDir>, clock: Clock) -> TestA
         clock,
         settings,
         dir,
+        metrics_port,
         auth,
         handle,
     }

@@ -13,6 +13,7 @@ mod fuzz;
 mod hardening;
 mod health_and_keys;
 mod login;
+mod observability;
 mod pages;
 mod password;
 mod process;

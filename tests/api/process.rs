@@ -13,13 +13,20 @@ use tokio::task::JoinSet;
 
 use crate::helpers::{PASSWORD, TEST_SECRET};
 
-struct Server {
-    child: Child,
-    base: String,
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    /// Every line the server writes to stderr after its port.
+    pub log: mpsc::Receiver<String>,
 }
 
-/// Starts `latchkey` on port 0 with the database in `dir`; waits for its port in the log.
 fn start_binary(dir: &std::path::Path, bcrypt_cost: &str) -> Server {
+    start_binary_with(dir, bcrypt_cost, &[])
+}
+
+/// Starts `latchkey` on port 0 with the database in `dir` (and extra environment); waits for
+/// its port in the log.
+pub fn start_binary_with(dir: &std::path::Path, bcrypt_cost: &str, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .current_dir(dir)
         .env("LATCHKEY_ADDR", "127.0.0.1:0")
@@ -29,12 +36,14 @@ fn start_binary(dir: &std::path::Path, bcrypt_cost: &str) -> Server {
         .env("LATCHKEY_RATE_LIMIT", "off")
         .env("LATCHKEY_LOG", "warn,latchkey::cli=info")
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the latchkey binary starts");
     let stderr = child.stderr.take().unwrap();
     let (port_tx, port_rx) = mpsc::channel();
+    let (log_tx, log) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(port) = line
@@ -44,6 +53,7 @@ fn start_binary(dir: &std::path::Path, bcrypt_cost: &str) -> Server {
             {
                 let _ = port_tx.send(port.to_owned());
             }
+            let _ = log_tx.send(line);
         }
     });
     let port = port_rx
@@ -52,10 +62,11 @@ fn start_binary(dir: &std::path::Path, bcrypt_cost: &str) -> Server {
     Server {
         child,
         base: format!("http://127.0.0.1:{port}"),
+        log,
     }
 }
 
-fn signal(server: &Server, name: &str) {
+pub fn signal(server: &Server, name: &str) {
     let status = Command::new("kill")
         .args([&format!("-{name}"), &server.child.id().to_string()])
         .status()
