@@ -307,6 +307,25 @@ impl AuthService {
         })
     }
 
+    /// Deletes a user with every session and refresh token (the audit trail keeps their events).
+    pub fn delete_user(
+        &self,
+        user_id: &str,
+        acting_user: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let now = self.clock.now();
+        db::write_transaction(&mut *self.db.conn()?, |conn| {
+            if !db::users::delete(conn, user_id)? {
+                return Err(AuthError::UserNotFound);
+            }
+            let event = AuditEvent::success(EventKind::UserDeleted)
+                .user(user_id)
+                .actor(acting_user);
+            Ok(self.audit_in(conn, event, client, now)?)
+        })
+    }
+
     /// The id of the user with this username (for the CLI).
     pub fn user_id_by_name(&self, username: &str) -> Result<String, AuthError> {
         db::users::find_by_key(&mut *self.db.conn()?, &username_key(username))?

@@ -29,11 +29,12 @@ pub enum EventKind {
     PasswordChanged,
     UserDisabled,
     UserEnabled,
+    UserDeleted,
     AccessDenied,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::LoginSucceeded,
         EventKind::LoginFailed,
         EventKind::LoginThrottled,
@@ -45,6 +46,7 @@ impl EventKind {
         EventKind::PasswordChanged,
         EventKind::UserDisabled,
         EventKind::UserEnabled,
+        EventKind::UserDeleted,
         EventKind::AccessDenied,
     ];
 
@@ -61,6 +63,7 @@ impl EventKind {
             EventKind::PasswordChanged => "password_changed",
             EventKind::UserDisabled => "user_disabled",
             EventKind::UserEnabled => "user_enabled",
+            EventKind::UserDeleted => "user_deleted",
             EventKind::AccessDenied => "access_denied",
         }
     }

@@ -119,6 +119,30 @@ impl AuthService {
         Ok(kid)
     }
 
+    /// Retires a key: it stops verifying (tokens it signed are refused at once) and leaves the
+    /// JWKS. The signing key cannot be retired; rotate first.
+    pub fn retire_key(&self, kid: &str) -> Result<(), AuthError> {
+        let mut conn = self.db.conn()?;
+        let signing = keys::list(&mut conn)?
+            .into_iter()
+            .find(|key| key.signing)
+            .map(|key| key.kid);
+        if signing.as_deref() == Some(kid) {
+            return Err(AuthError::Invalid(vec![FieldError::new(
+                "kid",
+                "That key signs new tokens; run `latchkey keys rotate` first, then retire it.",
+            )]));
+        }
+        if !crate::db::keys::retire(&mut conn, kid, self.clock.now())? {
+            return Err(AuthError::Invalid(vec![FieldError::new(
+                "kid",
+                "No active key has that kid; see `latchkey keys list`.",
+            )]));
+        }
+        drop(conn);
+        self.reload_keys()
+    }
+
     pub fn list_keys(&self) -> Result<Vec<keys::KeyInfo>, AuthError> {
         keys::list(&mut *self.db.conn()?)
     }

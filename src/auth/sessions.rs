@@ -294,7 +294,7 @@ impl AuthService {
     pub fn admin_revoke_session(
         &self,
         target: &str,
-        admin_id: &str,
+        admin_id: Option<&str>,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
         let now = self.clock.now();
@@ -307,7 +307,7 @@ impl AuthService {
             let event = AuditEvent::success(EventKind::SessionRevoked)
                 .user(&session.user_id)
                 .session(&session.id)
-                .actor(Some(admin_id))
+                .actor(admin_id)
                 .detail("by admin");
             Ok(self.audit_in(conn, event, client, now)?)
         })
@@ -317,7 +317,7 @@ impl AuthService {
     pub fn admin_revoke_user_sessions(
         &self,
         user_id: &str,
-        admin_id: &str,
+        admin_id: Option<&str>,
         client: &ClientInfo,
     ) -> Result<usize, AuthError> {
         let at = self.config.lifetimes.live_at(self.clock.now());
@@ -327,7 +327,7 @@ impl AuthService {
                 db::sessions::revoke_all_for_user(conn, user_id, None, at, "revoked by admin")?;
             let event = AuditEvent::success(EventKind::SessionRevoked)
                 .user(user_id)
-                .actor(Some(admin_id))
+                .actor(admin_id)
                 .detail("by admin");
             self.audit_revocations(conn, &revoked, event, client, at.now)?;
             Ok(revoked.len())

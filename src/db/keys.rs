@@ -28,6 +28,18 @@ pub fn active(conn: &mut Conn) -> Result<Vec<SigningKey>, DbError> {
         .load(conn)?)
 }
 
+/// Marks a key retired; returns whether an active key had that kid.
+pub fn retire(conn: &mut Conn, kid: &str, now: i64) -> Result<bool, DbError> {
+    let changed = diesel::update(
+        signing_keys::table
+            .filter(signing_keys::kid.eq(kid))
+            .filter(signing_keys::retired_at.is_null()),
+    )
+    .set(signing_keys::retired_at.eq(now))
+    .execute(conn)?;
+    Ok(changed > 0)
+}
+
 /// Every key, retired ones included, oldest first.
 pub fn all(conn: &mut Conn) -> Result<Vec<SigningKey>, DbError> {
     Ok(signing_keys::table

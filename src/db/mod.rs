@@ -13,6 +13,7 @@ pub mod users;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::result::DatabaseErrorKind;
@@ -87,6 +88,13 @@ pub struct Db {
 impl Db {
     /// Opens (creating it and its folder if needed) the database and applies pending migrations.
     pub fn open(url: &str, pool_size: u32) -> Result<Db, DbError> {
+        let db = Db::connect(url, pool_size)?;
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Opens the database without touching its schema.
+    pub fn connect(url: &str, pool_size: u32) -> Result<Db, DbError> {
         let path = sqlite_path(url);
         if let Some(parent) = Path::new(&path)
             .parent()
@@ -107,9 +115,22 @@ impl Db {
                 path: PathBuf::from(&path),
                 reason: e.to_string(),
             })?;
-        let db = Db { pool };
-        db.migrate()?;
-        Ok(db)
+        Ok(Db { pool })
+    }
+
+    /// Writes a consistent copy of the live database to `path` (`VACUUM INTO`: online, no
+    /// lock held against readers, and the copy is compact). Refuses to overwrite a file.
+    pub fn backup_to(&self, path: &Path) -> Result<(), DbError> {
+        if path.exists() {
+            return Err(DbError::Open {
+                path: path.to_path_buf(),
+                reason: "a file is already there; choose a new name".into(),
+            });
+        }
+        diesel::sql_query("VACUUM INTO ?")
+            .bind::<diesel::sql_types::Text, _>(path.to_string_lossy())
+            .execute(&mut *self.conn()?)?;
+        Ok(())
     }
 
     pub fn conn(&self) -> Result<PooledConn, DbError> {

@@ -40,6 +40,11 @@ pub fn page(conn: &mut Conn, limit: i64, offset: i64) -> Result<Vec<User>, DbErr
         .load(conn)?)
 }
 
+/// Deletes a user (their sessions and refresh tokens go with them); returns whether one existed.
+pub fn delete(conn: &mut Conn, id: &str) -> Result<bool, DbError> {
+    Ok(diesel::delete(users::table.find(id)).execute(conn)? > 0)
+}
+
 pub fn count(conn: &mut Conn) -> Result<i64, DbError> {
     Ok(users::table.count().get_result(conn)?)
 }

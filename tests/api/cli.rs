@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::{PASSWORD, TEST_SECRET, TestApp, assert_problem, spawn_app, spawn_app_with};
 
-fn latchkey(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
+pub fn latchkey(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args(args)
         .current_dir(app.dir.path())
@@ -29,7 +29,7 @@ fn latchkey(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 

@@ -6,6 +6,7 @@ mod audit;
 mod bad_input;
 mod browser;
 mod cli;
+mod cli_admin;
 mod cookie_refresh;
 mod disable;
 mod docs;

@@ -175,7 +175,7 @@ pub async fn revoke_session(
     let target = path.into_inner();
     blocking(move || {
         let (_, admin) = auth.live_admin_session(&claims.sid, &client)?;
-        auth.admin_revoke_session(&target, &admin.id, &client)
+        auth.admin_revoke_session(&target, Some(&admin.id), &client)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -198,7 +198,7 @@ pub async fn revoke_user_sessions(
     let user_id = path.into_inner();
     let revoked = blocking(move || {
         let (_, admin) = auth.live_admin_session(&claims.sid, &client)?;
-        auth.admin_revoke_user_sessions(&user_id, &admin.id, &client)
+        auth.admin_revoke_user_sessions(&user_id, Some(&admin.id), &client)
     })
     .await?;
     Ok(HttpResponse::Ok().json(RevokedBody { revoked }))

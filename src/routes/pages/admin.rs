@@ -181,7 +181,7 @@ async fn revoke_session(
 ) -> Result<HttpResponse, PageError> {
     admin.check_csrf(&form.csrf_token)?;
     let (target, me) = (path.into_inner(), admin.user.id.clone());
-    let outcome = blocking(move || auth.admin_revoke_session(&target, &me, &client)).await;
+    let outcome = blocking(move || auth.admin_revoke_session(&target, Some(&me), &client)).await;
     flash_outcome(&admin.page, outcome, |()| "Session revoked.".into())?;
     Ok(see_other(&back_to(&form.back)))
 }
@@ -195,7 +195,8 @@ async fn revoke_user_sessions(
 ) -> Result<HttpResponse, PageError> {
     admin.check_csrf(&form.csrf_token)?;
     let (user_id, me) = (path.into_inner(), admin.user.id.clone());
-    let outcome = blocking(move || auth.admin_revoke_user_sessions(&user_id, &me, &client)).await;
+    let outcome =
+        blocking(move || auth.admin_revoke_user_sessions(&user_id, Some(&me), &client)).await;
     flash_outcome(&admin.page, outcome, |n| match n {
         1 => "Revoked 1 session.".into(),
         n => format!("Revoked {n} sessions."),

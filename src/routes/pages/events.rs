@@ -76,6 +76,7 @@ fn describe(kind: Option<EventKind>, outcome: &str, detail: Option<&str>) -> Str
         (Some(EventKind::PasswordChanged), _) => "Password change refused",
         (Some(EventKind::UserDisabled), _) => "Account disabled",
         (Some(EventKind::UserEnabled), _) => "Account enabled",
+        (Some(EventKind::UserDeleted), _) => "Account deleted",
         (Some(EventKind::AccessDenied), _) => "Access refused",
         (None, _) => "Unknown event",
     };

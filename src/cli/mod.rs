@@ -1,15 +1,18 @@
 //! The command line: `latchkey` (= `latchkey serve`) and the operator's commands.
 
-use std::io::Read;
+mod commands;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::auth::sessions::{ClientInfo, ROLE_ADMIN, ROLE_USER};
-use crate::auth::{AuthError, AuthService, Clock};
+use crate::auth::AuthError;
+use crate::auth::sessions::{ROLE_ADMIN, ROLE_USER};
 use crate::config::Settings;
-use crate::startup::{Application, StartupError, build_auth_service};
+use crate::startup::{Application, StartupError};
 use crate::telemetry;
+use commands::run_command;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,6 +24,8 @@ use crate::telemetry;
                   Settings come from LATCHKEY_* environment variables or latchkey.toml; see the README.",
     after_help = "Examples:\n  latchkey                          serve on 127.0.0.1:8080\n  \
                   echo \"$PW\" | latchkey user add alice --admin --password-stdin\n  \
+                  latchkey sessions list --user alice\n  \
+                  latchkey backup /var/backups/latchkey-$(date +%F).db\n  \
                   latchkey keys rotate"
 )]
 pub struct Cli {
@@ -35,15 +40,51 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// List and end live sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Delete sessions and refresh tokens that ended more than 7 days ago (the server also does
-    /// this every LATCHKEY_PRUNE_INTERVAL).
+    /// Write a consistent copy of the live database to PATH (safe while the server runs).
+    #[command(after_help = "Example:\n  latchkey backup /var/backups/latchkey-$(date +%F).db")]
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        path: PathBuf,
+    },
+    /// Apply pending database migrations and exit (the server also applies them at start).
+    Migrate,
+    /// Delete sessions that ended more than 7 days ago, stale throttles and audit events past
+    /// LATCHKEY_AUDIT_RETENTION (the server also does this every LATCHKEY_PRUNE_INTERVAL).
     Prune,
     /// Show the effective configuration (secrets redacted) and check it.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print the OpenAPI document (the one served at /api/openapi.json).
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// List live sessions, newest sign-in first.
+    List {
+        /// Only this user's sessions.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// End one session by id, or every session of a user with --user.
+    #[command(
+        after_help = "Examples:\n  latchkey sessions revoke 6f1c0a52-8a3e-4c3b-9d7e-2f5b1c9a0e11\n  \
+                            latchkey sessions revoke --user alice"
+    )]
+    Revoke {
+        /// The session id (see `latchkey sessions list`).
+        #[arg(required_unless_present = "user", conflicts_with = "user")]
+        id: Option<String>,
+        /// End every live session of this user instead.
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +103,15 @@ pub enum UserCommand {
         username: String,
         #[arg(value_enum)]
         role: Role,
+    },
+    /// List users with their role and live sessions.
+    List,
+    /// Delete a user with every session (their audit events stay until retention ends).
+    Delete {
+        username: String,
+        /// Confirm: deleting cannot be undone.
+        #[arg(long, required = true)]
+        yes: bool,
     },
 }
 
@@ -98,6 +148,9 @@ pub enum KeysCommand {
     Rotate,
     /// List signing keys.
     List,
+    /// Retire an older key: it leaves the JWKS and tokens it signed are refused at once (use it
+    /// when a key may have leaked). The signing key cannot be retired; rotate first.
+    Retire { kid: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,7 +160,7 @@ pub enum ConfigCommand {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum CliError {
+pub(crate) enum CliError {
     #[error(transparent)]
     Startup(#[from] StartupError),
     #[error("{}", describe_auth_error(.0))]
@@ -164,91 +217,5 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     let app = Application::build(settings)?;
     tracing::info!("latchkey listening on http://{addr} (port {})", app.port());
     app.run_until_stopped().await?;
-    Ok(())
-}
-
-fn run_command(settings: Settings, command: Command) -> Result<(), CliError> {
-    if let Command::Config(ConfigCommand::Check) = command {
-        return config_check(&settings);
-    }
-    let auth = build_auth_service(&settings, Clock::system())?;
-    match command {
-        Command::User(UserCommand::Add(add)) => add_user(&auth, &add),
-        Command::User(UserCommand::SetRole { username, role }) => {
-            let user = auth.set_role(&username, role.as_str())?;
-            println!("{} is now {}", user.username, user.role);
-            Ok(())
-        }
-        Command::User(UserCommand::Disable { username }) => {
-            let user_id = auth.user_id_by_name(&username)?;
-            let revoked = auth.disable_user(&user_id, None, &ClientInfo::command_line())?;
-            println!("{username} is disabled; {revoked} session(s) ended");
-            Ok(())
-        }
-        Command::User(UserCommand::Enable { username }) => {
-            let user_id = auth.user_id_by_name(&username)?;
-            auth.enable_user(&user_id, None, &ClientInfo::command_line())?;
-            println!("{username} is enabled");
-            Ok(())
-        }
-        Command::Keys(KeysCommand::Rotate) => {
-            let kid = auth.rotate_keys()?;
-            println!("new signing key {kid}");
-            Ok(())
-        }
-        Command::Keys(KeysCommand::List) => {
-            println!("{:<45} {:<22} {:<22} signing", "kid", "created", "retired");
-            for key in auth.list_keys()? {
-                println!(
-                    "{:<45} {:<22} {:<22} {}",
-                    key.kid,
-                    crate::routes::api::rfc3339(key.created_at),
-                    key.retired_at
-                        .map(crate::routes::api::rfc3339)
-                        .unwrap_or_else(|| "-".into()),
-                    if key.signing { "yes" } else { "" }
-                );
-            }
-            Ok(())
-        }
-        Command::Prune => {
-            let pruned = auth.prune()?;
-            println!(
-                "deleted {} ended sessions, {} stale throttles, {} old audit events",
-                pruned.sessions, pruned.throttles, pruned.events
-            );
-            Ok(())
-        }
-        Command::Serve | Command::Config(_) => unreachable!("handled above"),
-    }
-}
-
-fn add_user(auth: &AuthService, add: &AddUser) -> Result<(), CliError> {
-    let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).map_err(|e| {
-        CliError::Usage(format!("cannot read the password from standard input: {e}"))
-    })?;
-    let password = input.strip_suffix('\n').unwrap_or(&input);
-    let password = password.strip_suffix('\r').unwrap_or(password);
-    if password.contains('\n') {
-        return Err(CliError::Usage(
-            "the password on standard input must be one line".into(),
-        ));
-    }
-    let role = if add.admin { ROLE_ADMIN } else { ROLE_USER };
-    let user = auth.create_user(&add.username, password, role, &ClientInfo::command_line())?;
-    println!(
-        "created {} ({}) with id {}",
-        user.username, user.role, user.id
-    );
-    Ok(())
-}
-
-fn config_check(settings: &Settings) -> Result<(), CliError> {
-    for (name, value) in settings.describe() {
-        println!("{name:<32} {value}");
-    }
-    settings.check().map_err(StartupError::from)?;
-    println!("configuration is valid");
     Ok(())
 }

@@ -1,0 +1,212 @@
+//! The operator's commands (everything but `serve`), run on a blocking thread.
+
+use std::io::Read;
+
+use super::{AddUser, CliError, Command, ConfigCommand, KeysCommand, SessionsCommand, UserCommand};
+use crate::auth::sessions::{ClientInfo, ROLE_ADMIN, ROLE_USER};
+use crate::auth::{AuthService, Clock};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::routes::api::rfc3339;
+use crate::startup::{StartupError, build_auth_service};
+
+/// Every listing prints at most this many rows.
+const LIST_LIMIT: i64 = 10_000;
+
+pub fn run_command(settings: Settings, command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Config(ConfigCommand::Check) => return config_check(&settings),
+        Command::Openapi => {
+            println!("{}", crate::routes::api::docs::openapi_json());
+            return Ok(());
+        }
+        Command::Migrate => return migrate(&settings),
+        _ => {}
+    }
+    let auth = build_auth_service(&settings, Clock::system())?;
+    let cli = ClientInfo::command_line();
+    match command {
+        Command::User(command) => user(&auth, command, &cli),
+        Command::Sessions(command) => sessions(&auth, command, &cli),
+        Command::Keys(command) => keys(&auth, command),
+        Command::Backup { path } => {
+            auth.db().backup_to(&path).map_err(StartupError::from)?;
+            println!(
+                "wrote a consistent copy of the database to {}",
+                path.display()
+            );
+            Ok(())
+        }
+        Command::Prune => {
+            let pruned = auth.prune()?;
+            println!(
+                "deleted {} ended sessions, {} stale throttles, {} old audit events",
+                pruned.sessions, pruned.throttles, pruned.events
+            );
+            Ok(())
+        }
+        Command::Serve | Command::Config(_) | Command::Openapi | Command::Migrate => {
+            unreachable!("handled above")
+        }
+    }
+}
+
+fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<(), CliError> {
+    match command {
+        UserCommand::Add(add) => add_user(auth, &add, cli),
+        UserCommand::SetRole { username, role } => {
+            let user = auth.set_role(&username, role.as_str())?;
+            println!("{} is now {}", user.username, user.role);
+            Ok(())
+        }
+        UserCommand::Disable { username } => {
+            let revoked = auth.disable_user(&auth.user_id_by_name(&username)?, None, cli)?;
+            println!("{username} is disabled; {revoked} session(s) ended");
+            Ok(())
+        }
+        UserCommand::Enable { username } => {
+            auth.enable_user(&auth.user_id_by_name(&username)?, None, cli)?;
+            println!("{username} is enabled");
+            Ok(())
+        }
+        UserCommand::Delete { username, .. } => {
+            auth.delete_user(&auth.user_id_by_name(&username)?, None, cli)?;
+            println!("{username} is deleted, with every session");
+            Ok(())
+        }
+        UserCommand::List => {
+            let page = auth.list_users(LIST_LIMIT, 0)?;
+            println!(
+                "{:<36}  {:<24} {:<6} {:<21} {:>5}  disabled",
+                "id", "username", "role", "created", "live"
+            );
+            for summary in page.items {
+                let user = summary.user;
+                println!(
+                    "{:<36}  {:<24} {:<6} {:<21} {:>5}  {}",
+                    user.id,
+                    user.username,
+                    user.role,
+                    rfc3339(user.created_at),
+                    summary.live_sessions,
+                    if user.disabled_at.is_some() {
+                        "yes"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            println!("{} user(s)", page.total);
+            Ok(())
+        }
+    }
+}
+
+fn sessions(
+    auth: &AuthService,
+    command: SessionsCommand,
+    cli: &ClientInfo,
+) -> Result<(), CliError> {
+    match command {
+        SessionsCommand::List { user } => {
+            let user_id = user.map(|name| auth.user_id_by_name(&name)).transpose()?;
+            let page = auth.list_live_sessions(user_id.as_deref(), LIST_LIMIT, 0)?;
+            println!(
+                "{:<36}  {:<20} {:<21} {:<21} {:<15} device",
+                "session", "user", "signed in", "last used", "ip"
+            );
+            for (session, username) in page.items {
+                println!(
+                    "{:<36}  {:<20} {:<21} {:<21} {:<15} {}",
+                    session.id,
+                    username,
+                    rfc3339(session.created_at),
+                    rfc3339(session.last_used_at),
+                    session.ip.as_deref().unwrap_or("-"),
+                    session.user_agent.as_deref().unwrap_or("-")
+                );
+            }
+            println!("{} live session(s)", page.total);
+            Ok(())
+        }
+        SessionsCommand::Revoke { id: Some(id), .. } => {
+            auth.admin_revoke_session(&id, None, cli)?;
+            println!("session {id} ended");
+            Ok(())
+        }
+        SessionsCommand::Revoke {
+            user: Some(user), ..
+        } => {
+            let revoked =
+                auth.admin_revoke_user_sessions(&auth.user_id_by_name(&user)?, None, cli)?;
+            println!("{revoked} session(s) of {user} ended");
+            Ok(())
+        }
+        SessionsCommand::Revoke { .. } => Err(CliError::Usage(
+            "name a session id, or a user with --user".into(),
+        )),
+    }
+}
+
+fn keys(auth: &AuthService, command: KeysCommand) -> Result<(), CliError> {
+    match command {
+        KeysCommand::Rotate => {
+            let kid = auth.rotate_keys()?;
+            println!("new signing key {kid}");
+        }
+        KeysCommand::Retire { kid } => {
+            auth.retire_key(&kid)?;
+            println!("retired {kid}: it left the JWKS, and tokens it signed are refused");
+        }
+        KeysCommand::List => {
+            println!("{:<45} {:<22} {:<22} signing", "kid", "created", "retired");
+            for key in auth.list_keys()? {
+                println!(
+                    "{:<45} {:<22} {:<22} {}",
+                    key.kid,
+                    rfc3339(key.created_at),
+                    key.retired_at.map(rfc3339).unwrap_or_else(|| "-".into()),
+                    if key.signing { "yes" } else { "" }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn migrate(settings: &Settings) -> Result<(), CliError> {
+    let db = Db::connect(&settings.database_url, 1).map_err(StartupError::from)?;
+    let applied = db.migrate().map_err(StartupError::from)?;
+    println!("applied {applied} migration(s); the database schema is current");
+    Ok(())
+}
+
+fn add_user(auth: &AuthService, add: &AddUser, cli: &ClientInfo) -> Result<(), CliError> {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).map_err(|e| {
+        CliError::Usage(format!("cannot read the password from standard input: {e}"))
+    })?;
+    let password = input.strip_suffix('\n').unwrap_or(&input);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.contains('\n') {
+        return Err(CliError::Usage(
+            "the password on standard input must be one line".into(),
+        ));
+    }
+    let role = if add.admin { ROLE_ADMIN } else { ROLE_USER };
+    let user = auth.create_user(&add.username, password, role, cli)?;
+    println!(
+        "created {} ({}) with id {}",
+        user.username, user.role, user.id
+    );
+    Ok(())
+}
+
+fn config_check(settings: &Settings) -> Result<(), CliError> {
+    for (name, value) in settings.describe() {
+        println!("{name:<32} {value}");
+    }
+    settings.check().map_err(StartupError::from)?;
+    println!("configuration is valid");
+    Ok(())
+}
