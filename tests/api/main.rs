@@ -13,6 +13,7 @@ mod docs;
 mod fuzz;
 mod hardening;
 mod health_and_keys;
+mod jwks_example;
 mod login;
 mod observability;
 mod pages;
