@@ -147,3 +147,27 @@ async fn swagger_ui_is_served_offline_with_its_own_csp() {
     let strict = login.headers()["content-security-policy"].to_str().unwrap();
     assert!(!strict.contains("unsafe-inline"));
 }
+
+#[tokio::test]
+async fn the_committed_openapi_document_in_examples_is_current() {
+    let app = spawn_app().await;
+    let served = openapi(&app).await;
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/openapi.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        committed == served,
+        "examples/openapi.json is stale: run examples/generate.sh"
+    );
+    let collection: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/latchkey.postman_collection.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(collection["info"]["name"], "Latchkey");
+}
