@@ -21,6 +21,7 @@ pub fn run_command(settings: Settings, command: Command) -> Result<(), CliError>
             return Ok(());
         }
         Command::Migrate => return migrate(&settings),
+        Command::Health => return health(&settings),
         _ => {}
     }
     let auth = build_auth_service(&settings, Clock::system())?;
@@ -45,9 +46,11 @@ pub fn run_command(settings: Settings, command: Command) -> Result<(), CliError>
             );
             Ok(())
         }
-        Command::Serve | Command::Config(_) | Command::Openapi | Command::Migrate => {
-            unreachable!("handled above")
-        }
+        Command::Serve
+        | Command::Config(_)
+        | Command::Openapi
+        | Command::Migrate
+        | Command::Health => unreachable!("handled above"),
     }
 }
 
@@ -172,6 +175,41 @@ fn keys(auth: &AuthService, command: KeysCommand) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// `GET /readyz` over plain HTTP/1.0 on the configured address (a wildcard address is asked on
+/// loopback).
+fn health(settings: &Settings) -> Result<(), CliError> {
+    use std::io::Write;
+    use std::net::{SocketAddr, TcpStream};
+    use std::time::Duration;
+
+    let mut addr: SocketAddr = settings
+        .addr
+        .parse()
+        .map_err(|_| CliError::Usage(format!("LATCHKEY_ADDR {} is not ip:port", settings.addr)))?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let timeout = Duration::from_secs(3);
+    let unhealthy = |reason: String| CliError::Usage(format!("not ready: {reason}"));
+    let mut stream =
+        TcpStream::connect_timeout(&addr, timeout).map_err(|e| unhealthy(e.to_string()))?;
+    stream.set_read_timeout(Some(timeout)).ok();
+    stream
+        .write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .map_err(|e| unhealthy(e.to_string()))?;
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| unhealthy(e.to_string()))?;
+    let status = answer.lines().next().unwrap_or_default();
+    if status.split_whitespace().nth(1) == Some("200") {
+        println!("ready");
+        Ok(())
+    } else {
+        Err(unhealthy(status.to_owned()))
+    }
 }
 
 fn migrate(settings: &Settings) -> Result<(), CliError> {

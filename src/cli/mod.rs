@@ -62,6 +62,9 @@ pub enum Command {
     Config(ConfigCommand),
     /// Print the OpenAPI document (the one served at /api/openapi.json).
     Openapi,
+    /// Ask the server on LATCHKEY_ADDR whether it is ready (GET /readyz); exit 0 if it is.
+    /// For container health checks and scripts: no curl needed.
+    Health,
 }
 
 #[derive(Debug, Subcommand)]

@@ -136,7 +136,7 @@ impl Settings {
 
     /// The settings as `(environment variable, value)` rows, secrets redacted.
     pub fn describe(&self) -> Vec<(String, String)> {
-        let d = |v: Duration| humantime::format_duration(v).to_string();
+        let d = |v: Duration| written_like_a_setting(v.as_secs());
         let redacted =
             |v: &Option<Secret>| v.as_ref().map_or("(not set)", |_| "<redacted>").to_string();
         vec![
@@ -198,5 +198,17 @@ impl Settings {
         .into_iter()
         .map(|(k, v)| (env_name(k), v))
         .collect()
+    }
+}
+
+/// A duration in the largest whole unit, as people write it in settings (`90d`, `15m`),
+/// rather than humantime's calendar months.
+fn written_like_a_setting(seconds: u64) -> String {
+    match seconds {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
     }
 }

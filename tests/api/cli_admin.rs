@@ -178,3 +178,30 @@ async fn migrate_applies_pending_migrations_and_openapi_prints_the_document() {
         .unwrap();
     assert_eq!(doc, served);
 }
+
+#[tokio::test]
+async fn health_exits_0_when_the_server_is_ready_and_1_when_nothing_answers() {
+    let app = spawn_app().await;
+    let port = app.address.rsplit(':').next().unwrap().to_owned();
+    let ask = |addr: String| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .arg("health")
+            .env("LATCHKEY_ADDR", addr)
+            .output()
+            .unwrap()
+    };
+    let up = tokio::task::spawn_blocking(move || ask(format!("0.0.0.0:{port}")))
+        .await
+        .unwrap();
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    assert!(text(&up.stdout).contains("ready"));
+
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = free.local_addr().unwrap().to_string();
+    drop(free);
+    let down = tokio::task::spawn_blocking(move || ask(nobody))
+        .await
+        .unwrap();
+    assert_eq!(down.status.code(), Some(1));
+    assert!(text(&down.stderr).contains("not ready"));
+}

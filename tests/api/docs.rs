@@ -153,8 +153,11 @@ async fn the_committed_openapi_document_in_examples_is_current() {
     let app = spawn_app().await;
     let served = openapi(&app).await;
     let committed: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/openapi.json"))
-            .unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/openapi.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     assert!(

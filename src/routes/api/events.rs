@@ -25,7 +25,7 @@ pub struct EventBody {
     at: String,
     /// login_succeeded, login_failed, login_throttled, registered, refreshed,
     /// refresh_reuse_detected, logged_out, session_revoked, password_changed, user_disabled,
-    /// user_enabled or access_denied.
+    /// user_enabled, user_deleted or access_denied.
     #[schema(example = "login_failed")]
     event: String,
     /// success, failure or denied.
