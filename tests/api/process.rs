@@ -232,3 +232,19 @@ async fn sigterm_finishes_requests_in_flight_then_exits_cleanly() {
         .unwrap();
     assert!(exit.success(), "exit status {exit:?}");
 }
+
+#[tokio::test]
+async fn sigint_stops_the_server_cleanly_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_binary(dir.path(), "4");
+    let ready = reqwest::get(format!("{}/readyz", server.base))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    signal(&server, "INT");
+    let exit = tokio::task::spawn_blocking(move || server.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exit.success(), "exit status {exit:?}");
+}
