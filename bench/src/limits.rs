@@ -1,0 +1,123 @@
+//! What each scenario is compared with, measured on the same machine in the same run: the work
+//! without HTTP (bcrypt, the rotation transaction) and HTTP without the work (hello world).
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use latchkey::auth::Clock;
+use latchkey::auth::password::PasswordHasher;
+use latchkey::auth::sessions::ClientInfo;
+use latchkey::config::{Secret, Settings};
+use latchkey::startup::build_auth_service;
+
+use crate::server::SECRET;
+
+/// bcrypt verifications per second at `cost` on `threads` threads, no HTTP.
+pub fn bcrypt_per_second(cost: u32, threads: usize, time: Duration) -> f64 {
+    let hasher = Arc::new(PasswordHasher::new(cost, None));
+    let hash = Arc::new(hasher.hash("correct horse battery staple").expect("hash"));
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (hasher, hash, done) = (hasher.clone(), hash.clone(), done.clone());
+            std::thread::spawn(move || {
+                while started.elapsed() < time {
+                    assert!(hasher.verify("correct horse battery staple", &hash));
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.join();
+    }
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Refresh-token rotations per second through the domain (the same SQL through the same pool
+/// as the server), no HTTP: `chains` threads, each rotating its own session's token.
+pub fn rotations_per_second(dir: &Path, chains: usize, time: Duration) -> f64 {
+    let settings = Settings {
+        database_url: dir.join("limit.db").display().to_string(),
+        secret: Some(Secret::new(SECRET)),
+        secret_file: dir.join("limit-secret.key"),
+        bcrypt_cost: 4,
+        ..Settings::default()
+    };
+    let auth = Arc::new(build_auth_service(&settings, Clock::system()).expect("domain service"));
+    let client = ClientInfo::new(Some("127.0.0.1".into()), Some("latchkey-bench"));
+    let user = auth
+        .create_user(
+            "rotation-limit",
+            "correct horse battery staple",
+            "user",
+            &client,
+        )
+        .expect("user");
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..chains)
+        .map(|_| {
+            let (auth, done, client, user) =
+                (auth.clone(), done.clone(), client.clone(), user.clone());
+            std::thread::spawn(move || {
+                let mut token = auth
+                    .open_session(&user, &client)
+                    .expect("session")
+                    .refresh_token;
+                while started.elapsed() < time {
+                    token = auth
+                        .refresh(&token, &client)
+                        .expect("rotation")
+                        .refresh_token;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.join();
+    }
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// An actix-web hello-world on loopback with `workers` workers: the ceiling for any handler.
+pub struct HelloWorld {
+    pub url: String,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl HelloWorld {
+    pub fn start(workers: usize) -> HelloWorld {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("loopback");
+        let port = listener.local_addr().expect("port").port();
+        let server = HttpServer::new(|| {
+            App::new().route(
+                "/hello",
+                web::get().to(|| async {
+                    HttpResponse::Ok().json(serde_json::json!({ "id": "hello", "role": "world" }))
+                }),
+            )
+        })
+        .workers(workers)
+        .disable_signals()
+        .listen(listener)
+        .expect("listen")
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        HelloWorld {
+            url: format!("http://127.0.0.1:{port}/hello"),
+            handle,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+}
