@@ -11,6 +11,8 @@ COPY src src
 COPY templates templates
 COPY static static
 COPY migrations migrations
+# A workspace member: cargo needs its manifest even though only the server is built.
+COPY bench bench
 RUN cargo build --release --locked --bin latchkey \
     && install -m 0755 target/release/latchkey /usr/local/bin/latchkey
 
