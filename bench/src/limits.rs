@@ -40,8 +40,9 @@ pub fn bcrypt_per_second(cost: u32, threads: usize, time: Duration) -> f64 {
 }
 
 /// Refresh-token rotations per second through the domain (the same SQL through the same pool
-/// as the server), no HTTP: `chains` threads, each rotating its own session's token.
-pub fn rotations_per_second(dir: &Path, chains: usize, time: Duration) -> f64 {
+/// as the server), no HTTP: one thread per pooled connection, each rotating its own session's
+/// token (more threads would only queue for SQLite's one writer).
+pub fn rotations_per_second(dir: &Path, time: Duration) -> f64 {
     let settings = Settings {
         database_url: dir.join("limit.db").display().to_string(),
         secret: Some(Secret::new(SECRET)),
@@ -61,7 +62,7 @@ pub fn rotations_per_second(dir: &Path, chains: usize, time: Duration) -> f64 {
         .expect("user");
     let done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
-    let workers: Vec<_> = (0..chains)
+    let workers: Vec<_> = (0..settings.database_pool_size as usize)
         .map(|_| {
             let (auth, done, client, user) =
                 (auth.clone(), done.clone(), client.clone(), user.clone());

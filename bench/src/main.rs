@@ -160,7 +160,7 @@ async fn main() {
     let refreshes = refresh_load(&client, &base, &users, chains, &plan).await;
     let rotations = tokio::task::spawn_blocking({
         let (dir, time) = (dir.path().to_path_buf(), plan.time);
-        move || limits::rotations_per_second(&dir, chains, time)
+        move || limits::rotations_per_second(&dir, time)
     })
     .await
     .expect("rotation limit");

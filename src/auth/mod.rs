@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod clock;
+mod cpu_pool;
 pub mod error;
 pub mod input;
 pub mod keys;
@@ -13,6 +14,7 @@ pub mod secret;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
+mod verified;
 
 use std::sync::Arc;
 

@@ -13,6 +13,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha384;
 use zeroize::Zeroizing;
 
+use super::cpu_pool::hashing_pool;
 use super::error::AuthError;
 
 const SCHEME: &str = "lk-hmac-sha384-bcrypt$";
@@ -29,6 +30,12 @@ pub struct PasswordHasher {
     dummy: OnceLock<String>,
 }
 
+/// bcrypt's verification, on the low-priority hashing threads.
+fn bcrypt_verify(prehash: Zeroizing<String>, bcrypt_hash: &str) -> bool {
+    let bcrypt_hash = bcrypt_hash.to_owned();
+    hashing_pool().run(move || bcrypt::verify(prehash.as_bytes(), &bcrypt_hash).unwrap_or(false))
+}
+
 impl PasswordHasher {
     pub fn new(cost: u32, pepper: Option<Vec<u8>>) -> PasswordHasher {
         PasswordHasher {
@@ -41,7 +48,9 @@ impl PasswordHasher {
     /// Hashes an already-normalised password.
     pub fn hash(&self, password: &str) -> Result<String, AuthError> {
         let prehash = self.prehash(password);
-        let hashed = bcrypt::hash(prehash.as_bytes(), self.cost)
+        let cost = self.cost;
+        let hashed = hashing_pool()
+            .run(move || bcrypt::hash(prehash.as_bytes(), cost))
             .map_err(|e| AuthError::Internal(format!("bcrypt failed: {e}")))?;
         let scheme = if self.pepper.is_some() {
             SCHEME_PEPPERED
@@ -65,16 +74,14 @@ impl PasswordHasher {
         } else if let Some(rest) = stored.strip_prefix(SCHEME) {
             if self.pepper.is_some() {
                 // Hashed before a pepper was configured: verify without it.
-                let prehash = prehash_with(UNPEPPERED_KEY, password);
-                return bcrypt::verify(prehash.as_bytes(), rest).unwrap_or(false);
+                return bcrypt_verify(prehash_with(UNPEPPERED_KEY, password), rest);
             }
             rest
         } else {
             tracing::error!("a stored password hash has an unknown scheme");
             return false;
         };
-        let prehash = self.prehash(password);
-        bcrypt::verify(prehash.as_bytes(), bcrypt_part).unwrap_or(false)
+        bcrypt_verify(self.prehash(password), bcrypt_part)
     }
 
     /// Spends the same work as `verify` on a hash that matches nothing.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use super::error::AuthError;
+use super::verified::VerifiedTokens;
 
 /// RFC 9068 media type for JWT access tokens, in the `typ` header.
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -95,6 +96,8 @@ pub struct KeyRing {
     validation: Validation,
     jwks_json: String,
     jwks_etag: String,
+    leeway: u64,
+    verified: VerifiedTokens,
 }
 
 impl KeyRing {
@@ -124,6 +127,8 @@ impl KeyRing {
             signer,
             verifiers,
             validation: validation(settings),
+            leeway: settings.leeway_seconds,
+            verified: VerifiedTokens::default(),
             jwks_etag: format!("\"{}\"", super::b64url(&digest[..16])),
             jwks_json,
         }
@@ -161,6 +166,16 @@ impl KeyRing {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
+        let digest = VerifiedTokens::digest(token);
+        if let Some(known) = self.verified.get(&digest, self.leeway) {
+            return known;
+        }
+        let claims = self.verify_fully(token)?;
+        self.verified.insert(digest, &claims);
+        Ok(claims)
+    }
+
+    fn verify_fully(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::RefusedHeader);

@@ -1,7 +1,7 @@
 //! The security-hardening requirements as worded in the tracker: each test is named after the
 //! promise it checks (the README maps requirement -> test).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -53,46 +53,6 @@ async fn unknown_user_wrong_password_and_disabled_user_get_identical_status_body
     assert_eq!(unknown.0, StatusCode::UNAUTHORIZED);
     assert_eq!(unknown, wrong);
     assert_eq!(unknown, refused);
-}
-
-#[tokio::test]
-async fn median_login_time_for_unknown_and_known_users_is_within_15_percent() {
-    // Cost 10 so bcrypt, not the loopback, dominates; distinct names so no throttle kicks in.
-    let app = spawn_app_with(|s| {
-        s.bcrypt_cost = 10;
-        s.rate_limit = false;
-    })
-    .await;
-    const TRIES: usize = 30;
-    for i in 0..TRIES {
-        let response = app.register(&format!("known{i}"), PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-    }
-    // Warm the dummy hash and the connection pool.
-    app.login("warm-up-nobody", "whatever whatever").await;
-
-    let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    // Interleaved, so drift in machine load hits both alike.
-    for i in 0..TRIES {
-        for (name, times) in [
-            (format!("known{i}"), &mut known),
-            (format!("unknown{i}"), &mut unknown),
-        ] {
-            let start = Instant::now();
-            let response = app.login(&name, "wrong password, certainly").await;
-            times.push(start.elapsed());
-            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        }
-    }
-
-    let median = |times: &mut Vec<Duration>| {
-        times.sort();
-        times[times.len() / 2].as_secs_f64()
-    };
-    let (known, unknown) = (median(&mut known), median(&mut unknown));
-    let ratio = known.max(unknown) / known.min(unknown);
-    println!("median login: known {known:.4}s, unknown {unknown:.4}s, ratio {ratio:.3}");
-    assert!(ratio <= 1.15, "known {known}s vs unknown {unknown}s");
 }
 
 #[tokio::test]

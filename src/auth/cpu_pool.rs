@@ -1,0 +1,102 @@
+//! bcrypt runs on its own threads at a lower CPU priority. A burst of sign-ins still uses every
+//! idle core, but it never delays the requests that need only a little CPU (token checks,
+//! refreshes, pages): the kernel's scheduler runs those first. Without this, two cores busy with
+//! bcrypt made a protected call's p99 several times slower (see the README's Performance).
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// `nice` value of the hashing threads: 10 gets roughly a tenth of a contended core's time.
+const NICE: i32 = 10;
+
+pub struct LowPriorityPool {
+    jobs: Sender<Job>,
+}
+
+impl LowPriorityPool {
+    fn new(threads: usize) -> LowPriorityPool {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for index in 0..threads {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("latchkey-hash-{index}"))
+                .spawn(move || {
+                    lower_priority();
+                    work(&queue);
+                });
+            if let Err(error) = spawned {
+                tracing::warn!(%error, "could not start a password-hashing thread");
+            }
+        }
+        LowPriorityPool { jobs }
+    }
+
+    /// Runs `job` on a hashing thread and waits for its result (the caller is itself a blocking
+    /// thread, never an async worker). Runs it here if the pool is gone.
+    pub fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> T {
+        let (done, result) = mpsc::sync_channel(1);
+        let job = Arc::new(Mutex::new(Some(job)));
+        let queued = job.clone();
+        let sent = self.jobs.send(Box::new(move || {
+            if let Some(job) = queued.lock().ok().and_then(|mut job| job.take()) {
+                let _ = done.send(job());
+            }
+        }));
+        if sent.is_ok()
+            && let Ok(value) = result.recv()
+        {
+            return value;
+        }
+        let job = job.lock().ok().and_then(|mut job| job.take());
+        job.map(|job| job())
+            .expect("a hashing job runs exactly once")
+    }
+}
+
+fn work(queue: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = match queue.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        match job {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
+}
+
+/// Lowers the calling thread's priority (on Linux, nice values are per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its integer arguments; `who = 0` is the calling thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, NICE);
+    }
+}
+
+/// The process-wide hashing pool, one thread per core.
+pub fn hashing_pool() -> &'static LowPriorityPool {
+    static POOL: OnceLock<LowPriorityPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        LowPriorityPool::new(cores)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_run_on_the_pool_and_return_their_result() {
+        let pool = LowPriorityPool::new(2);
+        let name = pool.run(|| std::thread::current().name().map(str::to_owned));
+        assert!(name.unwrap().starts_with("latchkey-hash-"));
+        let results: Vec<u64> = (0..20u64).map(|i| pool.run(move || i * i)).collect();
+        assert_eq!(results[19], 361);
+    }
+}
