@@ -35,24 +35,18 @@ impl LowPriorityPool {
     }
 
     /// Runs `job` on a hashing thread and waits for its result (the caller is itself a blocking
-    /// thread, never an async worker). Runs it here if the pool is gone.
+    /// thread, never an async worker). Runs it here if no hashing thread is left.
     pub fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> T {
         let (done, result) = mpsc::sync_channel(1);
-        let job = Arc::new(Mutex::new(Some(job)));
-        let queued = job.clone();
-        let sent = self.jobs.send(Box::new(move || {
-            if let Some(job) = queued.lock().ok().and_then(|mut job| job.take()) {
-                let _ = done.send(job());
-            }
-        }));
-        if sent.is_ok()
-            && let Ok(value) = result.recv()
-        {
-            return value;
+        let job: Job = Box::new(move || {
+            let _ = done.send(job());
+        });
+        if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
+            job();
         }
-        let job = job.lock().ok().and_then(|mut job| job.take());
-        job.map(|job| job())
-            .expect("a hashing job runs exactly once")
+        result
+            .recv()
+            .expect("a hashing job either returns or its thread panicked")
     }
 }
 

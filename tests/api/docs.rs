@@ -174,3 +174,38 @@ async fn the_committed_openapi_document_in_examples_is_current() {
     .unwrap();
     assert_eq!(collection["info"]["name"], "Latchkey");
 }
+
+/// `examples/latchkey.http` calls only operations that exist (a renamed route breaks it).
+#[tokio::test]
+async fn every_request_in_the_http_examples_file_is_a_documented_operation() {
+    let app = spawn_app().await;
+    let doc = openapi(&app).await;
+    let file = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/latchkey.http"
+    ))
+    .unwrap();
+    let mut checked = 0;
+    for line in file.lines() {
+        let Some((method, target)) = line.split_once(" {{base}}") else {
+            continue;
+        };
+        let path = target.split('?').next().unwrap();
+        // A response variable in a path segment stands for that segment's parameter.
+        let templated: Vec<String> = path
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with("{{") {
+                    "{id}".to_owned()
+                } else {
+                    segment.to_owned()
+                }
+            })
+            .collect();
+        let path = templated.join("/");
+        let operation = &doc["paths"][&path][method.to_lowercase()];
+        assert!(operation.is_object(), "{method} {path} is not in the API");
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} requests found");
+}
