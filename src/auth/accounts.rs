@@ -11,7 +11,7 @@ use super::refresh::RefreshSecret;
 use super::sessions::{ClientInfo, ROLE_ADMIN, ROLE_USER};
 use super::{AuthService, IssuedTokens};
 use crate::db::models::{NewRefreshToken, NewSession, NewUser, Session, User};
-use crate::db::{self, DbError};
+use crate::db::{self, Conn, DbError};
 
 impl AuthService {
     /// Registers a user with the `user` role.
@@ -295,16 +295,13 @@ impl AuthService {
         acting_user: Option<&str>,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let now = self.clock.now();
-        db::write_transaction(&mut *self.db.conn()?, |conn| {
-            if !db::users::set_disabled(conn, user_id, None, now)? {
-                return Err(AuthError::UserNotFound);
-            }
-            let event = AuditEvent::success(EventKind::UserEnabled)
-                .user(user_id)
-                .actor(acting_user);
-            Ok(self.audit_in(conn, event, client, now)?)
-        })
+        self.change_account(
+            user_id,
+            acting_user,
+            client,
+            EventKind::UserEnabled,
+            |conn, now| db::users::set_disabled(conn, user_id, None, now),
+        )
     }
 
     /// Deletes a user with every session and refresh token (the audit trail keeps their events).
@@ -314,14 +311,30 @@ impl AuthService {
         acting_user: Option<&str>,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
+        self.change_account(
+            user_id,
+            acting_user,
+            client,
+            EventKind::UserDeleted,
+            |conn, _| db::users::delete(conn, user_id),
+        )
+    }
+
+    /// Applies `change` (which says whether the user existed) and records `kind` with it.
+    fn change_account(
+        &self,
+        user_id: &str,
+        acting_user: Option<&str>,
+        client: &ClientInfo,
+        kind: EventKind,
+        change: impl FnOnce(&mut Conn, i64) -> Result<bool, DbError>,
+    ) -> Result<(), AuthError> {
         let now = self.clock.now();
         db::write_transaction(&mut *self.db.conn()?, |conn| {
-            if !db::users::delete(conn, user_id)? {
+            if !change(conn, now)? {
                 return Err(AuthError::UserNotFound);
             }
-            let event = AuditEvent::success(EventKind::UserDeleted)
-                .user(user_id)
-                .actor(acting_user);
+            let event = AuditEvent::success(kind).user(user_id).actor(acting_user);
             Ok(self.audit_in(conn, event, client, now)?)
         })
     }

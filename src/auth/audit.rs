@@ -155,8 +155,12 @@ impl Default for EventCounts {
 }
 
 impl EventCounts {
+    fn counter(&self, kind: EventKind, outcome: Outcome) -> &AtomicU64 {
+        &self.0[kind as usize * OUTCOMES.len() + outcome as usize]
+    }
+
     fn add(&self, kind: EventKind, outcome: Outcome) {
-        self.0[kind as usize * OUTCOMES.len() + outcome as usize].fetch_add(1, Ordering::Relaxed);
+        self.counter(kind, outcome).fetch_add(1, Ordering::Relaxed);
     }
 
     /// Every (kind, outcome) pair with its count, zeros included.
@@ -165,9 +169,11 @@ impl EventCounts {
             .iter()
             .flat_map(|&kind| OUTCOMES.iter().map(move |&outcome| (kind, outcome)))
             .map(|(kind, outcome)| {
-                let count = self.0[kind as usize * OUTCOMES.len() + outcome as usize]
-                    .load(Ordering::Relaxed);
-                (kind, outcome, count)
+                (
+                    kind,
+                    outcome,
+                    self.counter(kind, outcome).load(Ordering::Relaxed),
+                )
             })
             .collect()
     }
