@@ -5,6 +5,9 @@
 # Production settings (HTTPS cookies, the secret) are in docs/deploy.md.
 
 FROM rust:1.95-bookworm AS build
+# libpq for the PostgreSQL backend (SQLite is compiled in).
+RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock diesel.toml ./
 COPY src src
@@ -17,6 +20,8 @@ RUN cargo build --release --locked --bin latchkey \
     && install -m 0755 target/release/latchkey /usr/local/bin/latchkey
 
 FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/latchkey latchkey \
     && mkdir -p /var/lib/latchkey/data \
     && chown -R latchkey:latchkey /var/lib/latchkey

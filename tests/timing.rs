@@ -4,6 +4,9 @@
 #[path = "api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
+#[path = "api/test_db.rs"]
+#[allow(dead_code)]
+mod test_db;
 
 use std::time::{Duration, Instant};
 

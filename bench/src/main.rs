@@ -9,6 +9,7 @@
 
 mod limits;
 mod load;
+mod postgres;
 mod seed;
 mod server;
 
@@ -35,6 +36,11 @@ struct Args {
     /// bcrypt cost for the server and the bcrypt limit (default 12, or 6 with --quick).
     #[arg(long)]
     cost: Option<u32>,
+    /// Also measure refresh/s and protected/s on PostgreSQL with one and two instances: a
+    /// server URL (postgres://user@host/any-database); a scratch database is created on it
+    /// and dropped afterwards.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
 }
 
 /// How long and how big each part runs.
@@ -96,6 +102,7 @@ async fn main() {
         dir: dir.path().to_path_buf(),
         bcrypt_cost: cost,
         workers: cores,
+        database_url: None,
     };
     eprintln!(
         "latchkey-bench: {} on {cores} cores, bcrypt cost {cost}, {} s per scenario",
@@ -232,8 +239,24 @@ async fn main() {
         });
     }
 
+    let backends = match &args.postgres {
+        Some(admin_url) => {
+            let sqlite = postgres::BackendRow {
+                backend: "SQLite",
+                instances: 1,
+                refresh: refreshes.per_second(),
+                protected: protected.per_second(),
+            };
+            let mut measured = vec![sqlite];
+            measured.extend(postgres::measure(&client, &spec, admin_url, &plan).await);
+            measured
+        }
+        None => Vec::new(),
+    };
+
     print_table(&rows);
     println!();
+    postgres::print_table(&backends);
     println!("| measure | value | target |");
     println!("|---|---|---|");
     println!("| idle RSS | {} | |", mib(idle_rss));
@@ -316,9 +339,24 @@ async fn get_load(
     concurrency: usize,
     plan: &Plan,
 ) -> Sample {
+    get_load_across(client, &[url], token, concurrency, plan).await
+}
+
+/// Like `get_load`, with the workers spread over several instances' copies of one URL.
+async fn get_load_across(
+    client: &reqwest::Client,
+    urls: &[String],
+    token: Option<String>,
+    concurrency: usize,
+    plan: &Plan,
+) -> Sample {
     let budget = Budget::new(i64::MAX, plan.time);
-    run(concurrency, budget, |_, budget| {
-        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+    run(concurrency, budget, |worker, budget| {
+        let (client, url, token) = (
+            client.clone(),
+            urls[worker % urls.len()].clone(),
+            token.clone(),
+        );
         async move {
             let mut latencies = Vec::new();
             while budget.take() {
@@ -377,10 +415,22 @@ async fn refresh_load(
     chains: usize,
     plan: &Plan,
 ) -> Sample {
+    refresh_load_across(client, &[base.to_owned()], users, chains, plan).await
+}
+
+/// Like `refresh_load`, with every chain going round the instances one refresh at a time (no
+/// sticky sessions).
+async fn refresh_load_across(
+    client: &reqwest::Client,
+    bases: &[String],
+    users: &[String],
+    chains: usize,
+    plan: &Plan,
+) -> Sample {
     let mut tokens = Vec::new();
     for i in 0..chains {
         tokens.push(
-            login(client, base, &users[i % users.len()])
+            login(client, &bases[i % bases.len()], &users[i % users.len()])
                 .await
                 .expect("login")
                 .1,
@@ -388,12 +438,15 @@ async fn refresh_load(
     }
     let budget = Budget::new(i64::MAX, plan.time);
     run(chains, budget, |worker, budget| {
-        let (client, base) = (client.clone(), base.to_owned());
+        let (client, bases) = (client.clone(), bases.to_vec());
         let mut token = tokens[worker].clone();
         async move {
             let mut latencies = Vec::new();
+            let mut turn = worker;
             while budget.take() {
-                match timed(refresh(&client, &base, &token)).await {
+                turn += 1;
+                let base = &bases[turn % bases.len()];
+                match timed(refresh(&client, base, &token)).await {
                     Some(((_, next), latency)) => {
                         token = next;
                         latencies.push(latency);

@@ -22,6 +22,8 @@ pub struct ServerSpec {
     pub dir: PathBuf,
     pub bcrypt_cost: u32,
     pub workers: usize,
+    /// A PostgreSQL URL; `None` is the SQLite file in `dir`.
+    pub database_url: Option<String>,
 }
 
 impl ServerSpec {
@@ -35,7 +37,12 @@ impl ServerSpec {
         let mut child = Command::new(&self.binary)
             .current_dir(&self.dir)
             .env("LATCHKEY_ADDR", "127.0.0.1:0")
-            .env("LATCHKEY_DATABASE_URL", self.database())
+            .env(
+                "LATCHKEY_DATABASE_URL",
+                self.database_url
+                    .clone()
+                    .unwrap_or_else(|| self.database().display().to_string()),
+            )
             .env("LATCHKEY_SECRET", SECRET)
             .env("LATCHKEY_BCRYPT_COST", self.bcrypt_cost.to_string())
             .env("LATCHKEY_RATE_LIMIT", "off")

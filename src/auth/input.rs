@@ -22,9 +22,23 @@ pub struct Username {
 
 /// The comparison key for any username-like input, valid or not: NFKC, then Unicode case
 /// folding, then NFKC again, so "Alice", "ALICE" and "ａｌｉｃｅ" share one key.
+/// NUL becomes U+FFFD: no valid username has control characters, and PostgreSQL text cannot
+/// hold NUL, so a sign-in attempt with one is throttled and refused like any unknown name.
 pub fn username_key(raw: &str) -> String {
     let display: String = raw.trim().nfkc().collect();
-    display.trim().chars().default_case_fold().nfkc().collect()
+    display
+        .trim()
+        .chars()
+        .default_case_fold()
+        .nfkc()
+        .map(|c| {
+            if c == '\0' {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 pub fn parse_username(raw: &str) -> Result<Username, FieldError> {

@@ -113,6 +113,7 @@ pub fn ensure_signing_key(
     now: i64,
 ) -> Result<(), AuthError> {
     db::write_transaction(conn, |conn| {
+        db::keys::lock_for_change(conn)?;
         if db::keys::active(conn)?.is_empty() {
             let kid = create(conn, secret, now)?;
             tracing::info!(%kid, "created the first signing key");
@@ -156,7 +157,10 @@ pub fn load_ring(
 /// Adds a new signing key. Tokens signed by older keys stay valid until they expire, because
 /// older keys keep verifying (and stay in the JWKS) until they are retired.
 pub fn rotate(conn: &mut Conn, secret: &ServerSecret, now: i64) -> Result<String, AuthError> {
-    db::write_transaction(conn, |conn| create(conn, secret, now))
+    db::write_transaction(conn, |conn| {
+        db::keys::lock_for_change(conn)?;
+        create(conn, secret, now)
+    })
 }
 
 pub fn list(conn: &mut Conn) -> Result<Vec<KeyInfo>, AuthError> {

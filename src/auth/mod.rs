@@ -16,7 +16,8 @@ pub mod throttle;
 pub mod tokens;
 mod verified;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -65,7 +66,13 @@ pub struct AuthService {
     refresh_key: Zeroizing<[u8; 32]>,
     clock: Clock,
     event_counts: audit::EventCounts,
+    /// When the keys were last re-read because a token named a kid we did not know.
+    last_key_refetch: Mutex<Option<Instant>>,
 }
+
+/// An unknown kid re-reads the keys at most this often, so tokens with made-up kids cannot
+/// turn into a stream of database reads.
+const KEY_REFETCH_INTERVAL: Duration = Duration::from_secs(1);
 
 impl AuthService {
     /// Makes sure a signing key exists and loads the key ring.
@@ -89,6 +96,7 @@ impl AuthService {
             secret,
             clock,
             event_counts: audit::EventCounts::default(),
+            last_key_refetch: Mutex::new(None),
         })
     }
 
@@ -108,10 +116,13 @@ impl AuthService {
         self.keys.get()
     }
 
-    /// Re-reads the keys from the database (picks up `latchkey keys rotate`).
+    /// Re-reads the keys from the database (picks up `latchkey keys rotate`, here or on another
+    /// instance). An unchanged key set keeps the current ring and its verified-token cache.
     pub fn reload_keys(&self) -> Result<(), AuthError> {
         let ring = keys::load_ring(&mut *self.db.conn()?, &self.secret, &self.config.tokens)?;
-        self.keys.replace(ring);
+        if ring.jwks_etag() != self.keys.get().jwks_etag() {
+            self.keys.replace(ring);
+        }
         Ok(())
     }
 
@@ -158,6 +169,33 @@ impl AuthService {
     /// Checks an access token without the database.
     pub fn verify_access_token(&self, token: &str) -> Result<AccessClaims, TokenError> {
         self.keys.get().verify(token)
+    }
+
+    /// Like `verify_access_token`, but a kid we do not know yet re-reads the keys first (at most
+    /// once a second): another instance may have just rotated. Reads the database; call it
+    /// from a blocking thread, and only after `verify_access_token` said `UnknownKey`.
+    pub fn verify_access_token_refetching(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        match self.verify_access_token(token) {
+            Err(TokenError::UnknownKey) if self.may_refetch_keys() => {
+                if let Err(error) = self.reload_keys() {
+                    tracing::warn!(%error, "could not re-read the signing keys");
+                }
+                self.verify_access_token(token)
+            }
+            other => other,
+        }
+    }
+
+    fn may_refetch_keys(&self) -> bool {
+        let Ok(mut last) = self.last_key_refetch.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        if last.is_some_and(|at| now.duration_since(at) < KEY_REFETCH_INTERVAL) {
+            return false;
+        }
+        *last = Some(now);
+        true
     }
 
     fn issue(

@@ -58,16 +58,8 @@ impl AuthService {
     ) -> Result<(), AuthError> {
         db::write_transaction(&mut *self.db.conn()?, |conn| {
             self.audit_in(conn, event, client, now)?;
-            let failures = db::throttles::find(conn, key)?.map_or(0, |t| t.failures) + 1;
-            db::throttles::save(
-                conn,
-                &LoginThrottle {
-                    username_key: key.to_owned(),
-                    failures,
-                    locked_until: now + lock_seconds(failures),
-                    last_failure_at: now,
-                },
-            )?;
+            let failures = db::throttles::count_failure(conn, key, now)?;
+            db::throttles::lock_until(conn, key, now + lock_seconds(failures))?;
             Ok(())
         })
     }

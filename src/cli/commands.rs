@@ -1,12 +1,13 @@
 //! The operator's commands (everything but `serve`), run on a blocking thread.
 
 use std::io::Read;
+use std::path::Path;
 
 use super::{AddUser, CliError, Command, ConfigCommand, KeysCommand, SessionsCommand, UserCommand};
 use crate::auth::sessions::{ClientInfo, ROLE_ADMIN, ROLE_USER};
 use crate::auth::{AuthService, Clock};
 use crate::config::Settings;
-use crate::db::Db;
+use crate::db::{Backend, Db, redacted, sqlite_path, transfer};
 use crate::routes::api::rfc3339;
 use crate::startup::{StartupError, build_auth_service};
 
@@ -21,6 +22,7 @@ pub fn run_command(settings: Settings, command: Command) -> Result<(), CliError>
             return Ok(());
         }
         Command::Migrate => return migrate(&settings),
+        Command::MigrateData { from, to } => return migrate_data(&from, &to),
         Command::Health => return health(&settings),
         _ => {}
     }
@@ -50,6 +52,7 @@ pub fn run_command(settings: Settings, command: Command) -> Result<(), CliError>
         | Command::Config(_)
         | Command::Openapi
         | Command::Migrate
+        | Command::MigrateData { .. }
         | Command::Health => unreachable!("handled above"),
     }
 }
@@ -216,6 +219,41 @@ fn migrate(settings: &Settings) -> Result<(), CliError> {
     let db = Db::connect(&settings.database_url, 1).map_err(StartupError::from)?;
     let applied = db.migrate().map_err(StartupError::from)?;
     println!("applied {applied} migration(s); the database schema is current");
+    Ok(())
+}
+
+fn migrate_data(from: &str, to: &str) -> Result<(), CliError> {
+    if Backend::of(from) != Backend::Sqlite || !Path::new(&sqlite_path(from)).is_file() {
+        return Err(CliError::Usage(format!(
+            "--from must be an existing SQLite database file; {from} is not one"
+        )));
+    }
+    if Backend::of(to) != Backend::Postgres {
+        return Err(CliError::Usage(
+            "--to must be a PostgreSQL URL (postgres://user@host/database)".into(),
+        ));
+    }
+    let source = Db::open(from, 1).map_err(StartupError::from)?;
+    let target = Db::open(to, 1).map_err(StartupError::from)?;
+    let copied = transfer::copy_all(
+        &mut *source.conn().map_err(StartupError::from)?,
+        &mut *target.conn().map_err(StartupError::from)?,
+    )
+    .map_err(StartupError::from)?;
+    println!(
+        "copied {} users, {} sessions, {} refresh tokens, {} signing keys, {} throttles and \
+         {} audit events to {}",
+        copied.users,
+        copied.sessions,
+        copied.refresh_tokens,
+        copied.signing_keys,
+        copied.login_throttles,
+        copied.auth_events,
+        redacted(to)
+    );
+    println!(
+        "point LATCHKEY_DATABASE_URL at it and start the server with the same LATCHKEY_SECRET"
+    );
     Ok(())
 }
 

@@ -54,6 +54,20 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit (the server also applies them at start).
     Migrate,
+    /// Copy every user, session, refresh token, key, throttle and audit event from a SQLite
+    /// database into an empty PostgreSQL one. Stop the server first; nobody is signed out.
+    #[command(
+        name = "migrate-data",
+        after_help = "Example:\n  latchkey migrate-data --from data/latchkey.db \\\n    --to postgres://latchkey@db.internal/latchkey"
+    )]
+    MigrateData {
+        /// The SQLite database to copy from.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database to copy into (created tables, no rows yet).
+        #[arg(long)]
+        to: String,
+    },
     /// Delete sessions that ended more than 7 days ago, stale throttles and audit events past
     /// LATCHKEY_AUDIT_RETENTION (the server also does this every LATCHKEY_PRUNE_INTERVAL).
     Prune,

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::db::{Backend, redacted as redacted_url};
+
 use super::{
     ConfigError, MAX_ACCESS_TTL, MAX_LEEWAY, PRODUCTION_MIN_BCRYPT_COST,
     PRODUCTION_MIN_SECRET_BYTES, Secret, Settings, env_name,
@@ -89,11 +91,13 @@ impl Settings {
         if self.production {
             self.check_production()?;
         }
-        if self.database_url.starts_with("postgres") {
+        if self.database_url.starts_with("postgres")
+            && Backend::of(&self.database_url) != Backend::Postgres
+        {
             return Err(ConfigError::Invalid {
                 name: "LATCHKEY_DATABASE_URL".into(),
-                value: self.database_url.clone(),
-                problem: "PostgreSQL is not supported yet; give a SQLite file path".into(),
+                value: redacted_url(&self.database_url),
+                problem: "a PostgreSQL URL starts with postgres:// or postgresql://".into(),
             });
         }
         Ok(())
@@ -141,7 +145,7 @@ impl Settings {
             |v: &Option<Secret>| v.as_ref().map_or("(not set)", |_| "<redacted>").to_string();
         vec![
             ("addr", self.addr.clone()),
-            ("database_url", self.database_url.clone()),
+            ("database_url", redacted_url(&self.database_url)),
             ("database_pool_size", self.database_pool_size.to_string()),
             ("secret", redacted(&self.secret)),
             ("secret_file", self.secret_file.display().to_string()),

@@ -4,6 +4,20 @@ use super::models::{NewSigningKey, SigningKey};
 use super::schema::signing_keys;
 use super::{Conn, DbError};
 
+/// Advisory-lock number for key changes on PostgreSQL ("lk-keys").
+const KEY_CHANGE_LOCK: i64 = 0x006c_6b2d_6b65_7973;
+
+/// Makes concurrent key changes take turns until the transaction ends: two instances starting
+/// on a new database must not both create "the first" key. SQLite's write transaction already
+/// does this; PostgreSQL takes a transaction-scoped advisory lock.
+pub fn lock_for_change(conn: &mut Conn) -> Result<(), DbError> {
+    if let Conn::Postgres(conn) = conn {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({KEY_CHANGE_LOCK})"))?;
+    }
+    Ok(())
+}
+
 pub fn insert(conn: &mut Conn, key: &NewSigningKey<'_>) -> Result<(), DbError> {
     diesel::insert_into(signing_keys::table)
         .values(key)

@@ -1,6 +1,9 @@
 //! Storage. The only module that knows SQL: everything above calls the plain functions in the
-//! submodules, each taking a `&mut Conn`, so a second backend can slot in behind them later.
+//! submodules, each taking a `&mut Conn`. `Conn` is SQLite or PostgreSQL, chosen at run time
+//! from the database URL (see `backend.rs`); the queries are written once for both, and the
+//! few places where the two must differ (row locks, upserts, the write lock) say so.
 
+mod backend;
 pub mod events;
 pub mod keys;
 pub mod models;
@@ -8,25 +11,33 @@ pub mod refresh_tokens;
 pub mod schema;
 pub mod sessions;
 pub mod throttles;
+pub mod transfer;
 pub mod users;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
-use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{Pool, PooledConnection};
 use diesel::result::DatabaseErrorKind;
-use diesel::sqlite::SqliteConnection;
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-pub type Conn = SqliteConnection;
-pub type PooledConn = PooledConnection<ConnectionManager<Conn>>;
+pub use backend::{Backend, Conn, redacted, sqlite_path, write_transaction};
+use backend::{Checkpointer, ConnectionManager, has_pending_migrations, run_migrations};
 
-const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub type PooledConn = PooledConnection<ConnectionManager>;
 
-/// How long a writer waits for SQLite's write lock before giving up with "database is locked".
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Runs the same expression on whichever connection `conn` holds, type-checked once per backend.
+/// For the few queries the shared dialect cannot express (`ON CONFLICT`, `FOR UPDATE`).
+macro_rules! on_each_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite($c) => $body,
+            $crate::db::Conn::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use on_each_backend;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -34,7 +45,8 @@ pub enum DbError {
     Pool(#[from] diesel::r2d2::PoolError),
     #[error("a row with the same unique value already exists")]
     Conflict,
-    /// Locked past the busy timeout, read-only, or failing I/O: worth retrying later.
+    /// Locked past the busy timeout, read-only, failing I/O, or a lost server connection:
+    /// worth retrying later.
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("database query failed: {0}")]
@@ -43,6 +55,8 @@ pub enum DbError {
     Migration(String),
     #[error("cannot use database at {path}: {reason}")]
     Open { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 impl From<diesel::result::Error> for DbError {
@@ -51,6 +65,10 @@ impl From<diesel::result::Error> for DbError {
             diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 DbError::Conflict
             }
+            diesel::result::Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure,
+                info,
+            ) => DbError::Unavailable(info.message().to_owned()),
             diesel::result::Error::DatabaseError(_, info) if is_transient(info.message()) => {
                 DbError::Unavailable(info.message().to_owned())
             }
@@ -59,30 +77,13 @@ impl From<diesel::result::Error> for DbError {
     }
 }
 
-/// Per-connection SQLite settings. WAL lets readers run beside the single writer;
-/// `synchronous = NORMAL` is durable across process crashes in WAL mode and only risks the last
-/// transactions on power loss, which for an auth server means a user signs in again.
-#[derive(Debug)]
-struct SqliteTuning;
-
-impl CustomizeConnection<Conn, diesel::r2d2::Error> for SqliteTuning {
-    fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
-        let pragmas = format!(
-            "PRAGMA busy_timeout = {};
-             PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;",
-            BUSY_TIMEOUT.as_millis()
-        );
-        conn.batch_execute(&pragmas)
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
 /// A pool of connections to one database.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<ConnectionManager<Conn>>,
+    pool: Pool<ConnectionManager>,
+    backend: Backend,
+    /// SQLite: keeps the background checkpointer running while any clone of this `Db` lives.
+    _checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl Db {
@@ -95,31 +96,48 @@ impl Db {
 
     /// Opens the database without touching its schema.
     pub fn connect(url: &str, pool_size: u32) -> Result<Db, DbError> {
-        let path = sqlite_path(url);
-        if let Some(parent) = Path::new(&path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent).map_err(|e| DbError::Open {
-                path: parent.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+        let backend = Backend::of(url);
+        if let Backend::Sqlite = backend {
+            let path = backend::sqlite_path(url);
+            if let Some(parent) = Path::new(&path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent).map_err(|e| DbError::Open {
+                    path: parent.to_path_buf(),
+                    reason: e.to_string(),
+                })?;
+            }
         }
-        let manager = ConnectionManager::<Conn>::new(path.clone());
+        let manager = ConnectionManager::new(url);
         let pool = Pool::builder()
             .max_size(pool_size)
             .connection_timeout(Duration::from_secs(10))
-            .connection_customizer(Box::new(SqliteTuning))
+            // A checkout tests the connection with a round trip. Worth it for a server across
+            // the network (a fail-over leaves dead connections in the pool); pointless for a file.
+            .test_on_check_out(backend == Backend::Postgres)
             .build(manager)
             .map_err(|e| DbError::Open {
-                path: PathBuf::from(&path),
+                path: PathBuf::from(backend::redacted(url)),
                 reason: e.to_string(),
             })?;
-        Ok(Db { pool })
+        let checkpointer = match backend {
+            Backend::Sqlite => Some(Arc::new(Checkpointer::start(&backend::sqlite_path(url)))),
+            Backend::Postgres => None,
+        };
+        Ok(Db {
+            pool,
+            backend,
+            _checkpointer: checkpointer,
+        })
     }
 
-    /// Writes a consistent copy of the live database to `path` (`VACUUM INTO`: online, no
-    /// lock held against readers, and the copy is compact). Refuses to overwrite a file.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Writes a consistent copy of the live SQLite database to `path` (`VACUUM INTO`: online,
+    /// no lock held against readers, and the copy is compact). Refuses to overwrite a file.
     pub fn backup_to(&self, path: &Path) -> Result<(), DbError> {
         if path.exists() {
             return Err(DbError::Open {
@@ -127,10 +145,18 @@ impl Db {
                 reason: "a file is already there; choose a new name".into(),
             });
         }
-        diesel::sql_query("VACUUM INTO ?")
-            .bind::<diesel::sql_types::Text, _>(path.to_string_lossy())
-            .execute(&mut *self.conn()?)?;
-        Ok(())
+        match &mut *self.conn()? {
+            Conn::Sqlite(conn) => {
+                diesel::sql_query("VACUUM INTO ?")
+                    .bind::<diesel::sql_types::Text, _>(path.to_string_lossy())
+                    .execute(conn)?;
+                Ok(())
+            }
+            Conn::Postgres(_) => Err(DbError::Unsupported(
+                "`latchkey backup` copies a SQLite database; back up PostgreSQL with pg_dump \
+                 or your provider's snapshots",
+            )),
+        }
     }
 
     pub fn conn(&self) -> Result<PooledConn, DbError> {
@@ -139,11 +165,7 @@ impl Db {
 
     /// Applies every embedded migration not yet applied; returns how many ran.
     pub fn migrate(&self) -> Result<usize, DbError> {
-        let mut conn = self.conn()?;
-        let applied = conn
-            .run_pending_migrations(MIGRATIONS)
-            .map_err(|e| DbError::Migration(e.to_string()))?;
-        Ok(applied.len())
+        run_migrations(&mut *self.conn()?)
     }
 
     /// True when the database answers a query and no migration is pending.
@@ -151,11 +173,11 @@ impl Db {
         let Ok(mut conn) = self.conn() else {
             return false;
         };
-        matches!(conn.has_pending_migration(MIGRATIONS), Ok(false))
+        matches!(has_pending_migrations(&mut conn), Ok(false))
     }
 }
 
-/// SQLite's messages for conditions that pass: a lock held too long, a read-only or full disk.
+/// Messages for conditions that pass: a lock held too long, a read-only or full disk.
 fn is_transient(message: &str) -> bool {
     [
         "database is locked",
@@ -164,41 +186,11 @@ fn is_transient(message: &str) -> bool {
         "disk I/O error",
         "database or disk is full",
         "unable to open database file",
+        // PostgreSQL: a lock held past `lock_timeout`.
+        "due to lock timeout",
     ]
     .iter()
     .any(|pattern| message.contains(pattern))
-}
-
-/// Accepts a plain path or a `sqlite://` / `sqlite:` URL.
-fn sqlite_path(url: &str) -> String {
-    url.strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url)
-        .to_string()
-}
-
-/// Runs `work` in one write transaction that takes the write lock up front (`BEGIN IMMEDIATE`),
-/// so two rotations of the same token can never interleave their read and write.
-/// Returning `Err` rolls back; returning `Ok` commits, even when the value reports a refusal.
-pub fn write_transaction<T, E, F>(conn: &mut Conn, work: F) -> Result<T, E>
-where
-    F: FnOnce(&mut Conn) -> Result<T, E>,
-    E: From<DbError>,
-{
-    enum Failure<E> {
-        Work(E),
-        Db(diesel::result::Error),
-    }
-    impl<E> From<diesel::result::Error> for Failure<E> {
-        fn from(error: diesel::result::Error) -> Self {
-            Failure::Db(error)
-        }
-    }
-    conn.immediate_transaction(|conn| work(conn).map_err(Failure::Work))
-        .map_err(|failure| match failure {
-            Failure::Work(error) => error,
-            Failure::Db(error) => E::from(DbError::from(error)),
-        })
 }
 
 /// The instant and idle cut-off that decide whether a session is live.

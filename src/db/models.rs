@@ -1,11 +1,12 @@
-//! Row types: a `Queryable` struct per table and an `Insertable` twin that borrows its fields.
+//! Row types: a `Queryable` struct per table (also `Insertable`, for copying whole rows between
+//! databases) and an `Insertable` twin that borrows its fields for new rows.
 
 use diesel::prelude::*;
 
 use super::schema::{auth_events, login_throttles, refresh_tokens, sessions, signing_keys, users};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct User {
     pub id: String,
     pub username: String,
@@ -31,8 +32,8 @@ pub struct NewUser<'a> {
     pub password_changed_at: i64,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite))]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct Session {
     pub id: String,
     pub user_id: String,
@@ -57,13 +58,13 @@ pub struct NewSession<'a> {
     pub ip: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = refresh_tokens, check_for_backend(diesel::sqlite::Sqlite))]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct RefreshToken {
-    pub id: i32,
+    pub id: i64,
     pub session_id: String,
     pub token_hash: Vec<u8>,
-    pub parent_id: Option<i32>,
+    pub parent_id: Option<i64>,
     pub issued_at: i64,
     pub used_at: Option<i64>,
 }
@@ -73,12 +74,12 @@ pub struct RefreshToken {
 pub struct NewRefreshToken<'a> {
     pub session_id: &'a str,
     pub token_hash: &'a [u8],
-    pub parent_id: Option<i32>,
+    pub parent_id: Option<i64>,
     pub issued_at: i64,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = signing_keys, check_for_backend(diesel::sqlite::Sqlite))]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = signing_keys, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct SigningKey {
     pub kid: String,
     pub generation: i32,
@@ -101,7 +102,7 @@ pub struct NewSigningKey<'a> {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = login_throttles, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = login_throttles, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct LoginThrottle {
     pub username_key: String,
     pub failures: i32,
@@ -109,10 +110,10 @@ pub struct LoginThrottle {
     pub last_failure_at: i64,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = auth_events, check_for_backend(diesel::sqlite::Sqlite))]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = auth_events, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct AuthEventRow {
-    pub id: i32,
+    pub id: i64,
     pub occurred_at: i64,
     pub event: String,
     pub outcome: String,

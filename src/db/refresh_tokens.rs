@@ -4,23 +4,34 @@ use super::models::{NewRefreshToken, RefreshToken};
 use super::schema::refresh_tokens;
 use super::{Conn, DbError};
 
-pub fn insert(conn: &mut Conn, token: &NewRefreshToken<'_>) -> Result<i32, DbError> {
+pub fn insert(conn: &mut Conn, token: &NewRefreshToken<'_>) -> Result<i64, DbError> {
     Ok(diesel::insert_into(refresh_tokens::table)
         .values(token)
         .returning(refresh_tokens::id)
         .get_result(conn)?)
 }
 
+/// The token with this hash. Inside a write transaction on PostgreSQL the row stays locked
+/// (`FOR UPDATE`) until the transaction ends, so concurrent rotations of one token, on any
+/// instance, decide one after the other and see each other's outcome; on SQLite the
+/// transaction's write lock already orders them.
 pub fn find_by_hash(conn: &mut Conn, hash: &[u8]) -> Result<Option<RefreshToken>, DbError> {
-    Ok(refresh_tokens::table
-        .filter(refresh_tokens::token_hash.eq(hash))
-        .select(RefreshToken::as_select())
-        .first(conn)
-        .optional()?)
+    let by_hash = refresh_tokens::table.filter(refresh_tokens::token_hash.eq(hash));
+    Ok(match conn {
+        Conn::Postgres(conn) => by_hash
+            .select(RefreshToken::as_select())
+            .for_update()
+            .first(conn)
+            .optional()?,
+        Conn::Sqlite(conn) => by_hash
+            .select(RefreshToken::as_select())
+            .first(conn)
+            .optional()?,
+    })
 }
 
 /// The token issued in exchange for `parent_id`, if any.
-pub fn find_child(conn: &mut Conn, parent_id: i32) -> Result<Option<RefreshToken>, DbError> {
+pub fn find_child(conn: &mut Conn, parent_id: i64) -> Result<Option<RefreshToken>, DbError> {
     Ok(refresh_tokens::table
         .filter(refresh_tokens::parent_id.eq(parent_id))
         .select(RefreshToken::as_select())
@@ -29,7 +40,7 @@ pub fn find_child(conn: &mut Conn, parent_id: i32) -> Result<Option<RefreshToken
 }
 
 /// Claims an unused token: one conditional write, so of two racing claims exactly one wins.
-pub fn claim(conn: &mut Conn, id: i32, now: i64) -> Result<bool, DbError> {
+pub fn claim(conn: &mut Conn, id: i64, now: i64) -> Result<bool, DbError> {
     let changed = diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::id.eq(id))

@@ -2,7 +2,7 @@
 
 diesel::table! {
     auth_events (id) {
-        id -> Integer,
+        id -> BigInt,
         occurred_at -> BigInt,
         event -> Text,
         outcome -> Text,
@@ -26,10 +26,10 @@ diesel::table! {
 
 diesel::table! {
     refresh_tokens (id) {
-        id -> Integer,
+        id -> BigInt,
         session_id -> Text,
         token_hash -> Binary,
-        parent_id -> Nullable<Integer>,
+        parent_id -> Nullable<BigInt>,
         issued_at -> BigInt,
         used_at -> Nullable<BigInt>,
     }

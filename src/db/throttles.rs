@@ -2,7 +2,7 @@ use diesel::prelude::*;
 
 use super::models::LoginThrottle;
 use super::schema::login_throttles;
-use super::{Conn, DbError};
+use super::{Conn, DbError, on_each_backend};
 
 pub fn find(conn: &mut Conn, username_key: &str) -> Result<Option<LoginThrottle>, DbError> {
     Ok(login_throttles::table
@@ -12,13 +12,35 @@ pub fn find(conn: &mut Conn, username_key: &str) -> Result<Option<LoginThrottle>
         .optional()?)
 }
 
-/// Inserts or replaces the throttle of one username key.
-pub fn save(conn: &mut Conn, throttle: &LoginThrottle) -> Result<(), DbError> {
-    diesel::insert_into(login_throttles::table)
-        .values(throttle)
-        .on_conflict(login_throttles::username_key)
-        .do_update()
-        .set(throttle)
+/// Counts one more failure for a username key in a single statement (so failures counted at
+/// the same moment by two instances both count) and returns the new count. The row stays
+/// locked until the transaction ends.
+pub fn count_failure(conn: &mut Conn, username_key: &str, now: i64) -> Result<i32, DbError> {
+    let first = LoginThrottle {
+        username_key: username_key.to_owned(),
+        failures: 1,
+        locked_until: now,
+        last_failure_at: now,
+    };
+    let failures = on_each_backend!(conn, |conn| {
+        diesel::insert_into(login_throttles::table)
+            .values(&first)
+            .on_conflict(login_throttles::username_key)
+            .do_update()
+            .set((
+                login_throttles::failures.eq(login_throttles::failures + 1),
+                login_throttles::last_failure_at.eq(now),
+            ))
+            .returning(login_throttles::failures)
+            .get_result(conn)?
+    });
+    Ok(failures)
+}
+
+/// Refuses sign-ins for the username key until `until`.
+pub fn lock_until(conn: &mut Conn, username_key: &str, until: i64) -> Result<(), DbError> {
+    diesel::update(login_throttles::table.find(username_key))
+        .set(login_throttles::locked_until.eq(until))
         .execute(conn)?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use super::{Conn, DbError, LiveAt};
 pub fn insert(conn: &mut Conn, user: &NewUser<'_>) -> Result<User, DbError> {
     Ok(diesel::insert_into(users::table)
         .values(user)
-        .returning(User::as_returning())
+        .returning(users::all_columns)
         .get_result(conn)?)
 }
 
@@ -76,7 +76,7 @@ pub fn set_role(
     Ok(
         diesel::update(users::table.filter(users::username_key.eq(username_key)))
             .set((users::role.eq(role), users::updated_at.eq(now)))
-            .returning(User::as_returning())
+            .returning(users::all_columns)
             .get_result(conn)
             .optional()?,
     )

@@ -1,7 +1,8 @@
 //! Request extractors: the caller's access token and where the request came from.
 
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
 use std::net::IpAddr;
+use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -12,16 +13,19 @@ use crate::auth::sessions::ClientInfo;
 use crate::auth::tokens::{AccessClaims, TokenError};
 use crate::error::ApiError;
 
+type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
 /// A request with a valid access token. Checked offline: the session may have been revoked
 /// since the token was issued (handlers that manage sessions check that too).
 pub struct Bearer(pub AccessClaims);
 
 impl FromRequest for Bearer {
     type Error = ApiError;
-    type Future = Ready<Result<Bearer, ApiError>>;
+    type Future = Extracted<Bearer>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(bearer(request).map(Bearer))
+        let claims = bearer(request);
+        Box::pin(async move { claims.await.map(Bearer) })
     }
 }
 
@@ -30,30 +34,62 @@ pub struct MaybeBearer(pub Option<AccessClaims>);
 
 impl FromRequest for MaybeBearer {
     type Error = ApiError;
-    type Future = Ready<Result<MaybeBearer, ApiError>>;
+    type Future = Extracted<MaybeBearer>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(match bearer(request) {
-            Ok(claims) => Ok(MaybeBearer(Some(claims))),
-            Err(ApiError::Token(TokenError::Missing)) => Ok(MaybeBearer(None)),
-            Err(other) => Err(other),
+        let claims = bearer(request);
+        Box::pin(async move {
+            match claims.await {
+                Ok(claims) => Ok(MaybeBearer(Some(claims))),
+                Err(ApiError::Token(TokenError::Missing)) => Ok(MaybeBearer(None)),
+                Err(other) => Err(other),
+            }
         })
     }
 }
 
-fn bearer(request: &HttpRequest) -> Result<AccessClaims, ApiError> {
-    let auth = request
-        .app_data::<web::Data<AuthService>>()
-        .ok_or_else(|| ApiError::Internal("AuthService is not registered".into()))?;
-    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
-        return Err(TokenError::Missing.into());
-    };
-    let value = value.to_str().map_err(|_| TokenError::Malformed)?;
-    let (scheme, token) = value.split_once(' ').ok_or(TokenError::Malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(TokenError::Missing.into());
+/// Verifies the bearer token in memory. Only a token naming a key this instance has not
+/// loaded (one another instance just created) goes on to a blocking thread to re-read the keys.
+fn bearer(request: &HttpRequest) -> impl Future<Output = Result<AccessClaims, ApiError>> + use<> {
+    let checked = check_bearer(request);
+    async move {
+        match checked {
+            Err(Refetch(auth, token)) => {
+                let verified =
+                    web::block(move || auth.verify_access_token_refetching(&token)).await;
+                verified
+                    .map_err(|_| ApiError::Internal("the blocking pool is gone".into()))?
+                    .map_err(ApiError::from)
+            }
+            Ok(outcome) => outcome,
+        }
     }
-    Ok(auth.verify_access_token(token.trim())?)
+}
+
+struct Refetch(web::Data<AuthService>, String);
+
+fn check_bearer(request: &HttpRequest) -> Result<Result<AccessClaims, ApiError>, Refetch> {
+    let Some(auth) = request.app_data::<web::Data<AuthService>>() else {
+        return Ok(Err(ApiError::Internal(
+            "AuthService is not registered".into(),
+        )));
+    };
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Ok(Err(TokenError::Missing.into()));
+    };
+    let Ok(value) = value.to_str() else {
+        return Ok(Err(TokenError::Malformed.into()));
+    };
+    let Some((scheme, token)) = value.split_once(' ') else {
+        return Ok(Err(TokenError::Malformed.into()));
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(Err(TokenError::Missing.into()));
+    }
+    match auth.verify_access_token(token.trim()) {
+        Err(TokenError::UnknownKey) => Err(Refetch(auth.clone(), token.trim().to_owned())),
+        verified => Ok(verified.map_err(ApiError::from)),
+    }
 }
 
 /// Proxies whose `X-Forwarded-For` header is believed (`LATCHKEY_TRUSTED_PROXIES`).

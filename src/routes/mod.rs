@@ -1,5 +1,6 @@
 //! HTTP routes. Handlers parse, call the domain on a blocking thread, and map the result.
 
+pub mod addresses;
 pub mod api;
 mod assets;
 mod browser;

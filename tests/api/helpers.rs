@@ -10,7 +10,8 @@ use latchkey::config::{Secret, Settings};
 use latchkey::startup::Application;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
-use tempfile::TempDir;
+
+pub use crate::test_db::TestDir;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
@@ -20,7 +21,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Clock,
     pub settings: Settings,
-    pub dir: Arc<TempDir>,
+    pub dir: Arc<TestDir>,
     /// The separate metrics listener's port, when `metrics_addr` is set.
     pub metrics_port: Option<u16>,
     auth: Data<AuthService>,
@@ -49,10 +50,10 @@ impl Tokens {
     }
 }
 
-pub fn test_settings(dir: &TempDir) -> Settings {
+pub fn test_settings(dir: &TestDir) -> Settings {
     Settings {
         addr: "127.0.0.1:0".into(),
-        database_url: dir.path().join("latchkey.db").display().to_string(),
+        database_url: dir.database.url.clone(),
         secret: Some(Secret::new(TEST_SECRET)),
         secret_file: dir.path().join("secret.key"),
         // Cost 4 keeps the suite fast; production defaults to 12.
@@ -67,14 +68,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let dir = Arc::new(TestDir::new());
     let mut settings = test_settings(&dir);
     customize(&mut settings);
     start(settings, dir, Clock::frozen()).await
 }
 
 /// Starts a server on an existing database (a restart, or a second instance).
-pub async fn start(settings: Settings, dir: Arc<TempDir>, clock: Clock) -> TestApp {
+pub async fn start(settings: Settings, dir: Arc<TestDir>, clock: Clock) -> TestApp {
     let app = Application::build_with_clock(settings.clone(), clock.clone()).expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let auth = app.auth();
@@ -99,6 +100,11 @@ pub async fn start(settings: Settings, dir: Arc<TempDir>, clock: Clock) -> TestA
 }
 
 impl TestApp {
+    /// Stops this server; its data stays.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+
     /// Stops this server and starts a new one on the same database and secret.
     pub async fn restart(self) -> TestApp {
         self.handle.stop(true).await;

@@ -15,6 +15,8 @@ mod hardening;
 mod health_and_keys;
 mod jwks_example;
 mod login;
+mod migrate_data;
+mod multi_instance;
 mod observability;
 mod pages;
 mod password;
@@ -26,3 +28,4 @@ mod sessions;
 mod throttle;
 
 mod helpers;
+mod test_db;

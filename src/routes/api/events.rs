@@ -20,7 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Serialize, ToSchema)]
 pub struct EventBody {
     #[schema(example = 4711)]
-    id: i32,
+    id: i64,
     #[schema(example = "2026-11-22T10:02:41Z")]
     at: String,
     /// login_succeeded, login_failed, login_throttled, registered, refreshed,

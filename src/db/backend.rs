@@ -1,0 +1,322 @@
+//! The two backends: SQLite (a file, the zero-configuration default) and PostgreSQL (a server
+//! shared by many instances). Chosen at run time from the database URL; everything else in
+//! `db/` is written once against `Conn`.
+
+use std::time::Duration;
+
+use diesel::Connection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ManageConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::DbError;
+
+/// One connection to either backend. Queries written with Diesel's DSL run on both; the enum
+/// is matched only where the SQL must differ.
+#[derive(diesel::MultiConnection)]
+pub enum Conn {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Same names and meaning on both; each backend's dialect in its own folder.
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Any 64-bit number that other software on the same PostgreSQL database will not pick:
+/// instances starting together take it in turns to migrate.
+const MIGRATION_LOCK: i64 = 0x6c61_7463_686b_6579; // "latchkey"
+
+/// How long a writer waits for a lock before the request fails with 503: SQLite's busy timeout,
+/// PostgreSQL's `lock_timeout`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `postgres://` and `postgresql://` URLs are PostgreSQL; anything else is a SQLite path
+    /// (optionally written `sqlite://path` or `sqlite:path`).
+    pub fn of(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Accepts a plain path or a `sqlite://` / `sqlite:` URL.
+pub fn sqlite_path(url: &str) -> String {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+        .to_string()
+}
+
+/// The URL with any password replaced, for logs, errors and `config check`.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) if credentials.contains(':') => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens connections of the backend the URL names, so an unreachable PostgreSQL server is
+/// reported as such (Diesel's generic manager would go on to try the URL as a SQLite path).
+pub struct ConnectionManager {
+    url: String,
+    backend: Backend,
+}
+
+impl ConnectionManager {
+    pub fn new(url: &str) -> ConnectionManager {
+        ConnectionManager {
+            url: url.to_owned(),
+            backend: Backend::of(url),
+        }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = Conn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, Self::Error> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.url)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // Like SQLite's busy timeout: a lock held too long by someone else fails the
+                // request (503, retry) instead of holding it open indefinitely.
+                conn.batch_execute(&format!("SET lock_timeout = {}", BUSY_TIMEOUT.as_millis()))
+                    .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(Conn::Postgres(conn))
+            }
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&sqlite_path(&self.url))
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                tune_sqlite(&mut conn).map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(Conn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// WAL lets readers run beside the single writer; `synchronous = NORMAL` is durable across
+/// process crashes in WAL mode and only risks the last transactions on power loss, which for an
+/// auth server means a user signs in again.
+/// `wal_autocheckpoint = 0`: requests never copy the WAL back into the database themselves
+/// (with its fsync, while holding the write lock); the `Checkpointer` thread does.
+fn tune_sqlite(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {};
+         PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA wal_autocheckpoint = 0;",
+        BUSY_TIMEOUT.as_millis()
+    ))
+}
+
+/// How often the background thread checkpoints the WAL.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+/// A WAL longer than this (pages of 4 KiB: 32 MiB) is checkpointed in full and truncated, even
+/// if that briefly waits for the writer, so the file cannot grow without bound under load.
+const CHECKPOINT_TRUNCATE_PAGES: i64 = 8_192;
+
+/// Copies the SQLite WAL back into the database file from its own thread and connection.
+/// Profiling the refresh path showed SQLite's automatic checkpoints, run inside whichever
+/// request's commit crossed 1,000 pages, at about 12 % of its CPU, and their fsync on the
+/// request's critical path. The thread stops once the `Db` that started it is gone.
+pub struct Checkpointer {
+    /// Dropping it tells the thread to make a last checkpoint and stop.
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+impl Checkpointer {
+    pub fn start(path: &str) -> Checkpointer {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let path = path.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name("latchkey-checkpoint".into())
+            .spawn(move || {
+                let Ok(mut conn) = SqliteConnection::establish(&path) else {
+                    return;
+                };
+                if tune_sqlite(&mut conn).is_err() {
+                    return;
+                }
+                // Runs until the sender is dropped with the last `Db` clone.
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_INTERVAL)
+                {
+                    checkpoint(&mut conn);
+                }
+                checkpoint(&mut conn);
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "could not start the checkpoint thread");
+        }
+        Checkpointer { _stop: stop }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct CheckpointResult {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    log: i64,
+}
+
+fn checkpoint(conn: &mut SqliteConnection) {
+    use diesel::RunQueryDsl;
+    let passive =
+        diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<CheckpointResult>(conn);
+    if let Ok(result) = passive
+        && result.log > CHECKPOINT_TRUNCATE_PAGES
+    {
+        let truncated = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .get_result::<CheckpointResult>(conn);
+        if let Err(error) = truncated {
+            tracing::warn!(%error, "could not truncate the SQLite WAL");
+        }
+    }
+}
+
+/// Applies the pending migrations of the connection's backend; returns how many ran.
+pub fn run_migrations(conn: &mut Conn) -> Result<usize, DbError> {
+    let migration_error =
+        |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+    match conn {
+        Conn::Sqlite(conn) => conn
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|applied| applied.len())
+            .map_err(migration_error),
+        Conn::Postgres(conn) => {
+            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let applied = conn
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|applied| applied.len())
+                .map_err(migration_error);
+            conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+            applied
+        }
+    }
+}
+
+pub fn has_pending_migrations(conn: &mut Conn) -> Result<bool, DbError> {
+    let pending = match conn {
+        Conn::Sqlite(conn) => conn.has_pending_migration(SQLITE_MIGRATIONS),
+        Conn::Postgres(conn) => conn.has_pending_migration(POSTGRES_MIGRATIONS),
+    };
+    pending.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Runs `work` in one write transaction. Returning `Err` rolls back; returning `Ok` commits,
+/// even when the value reports a refusal.
+///
+/// On SQLite the transaction takes the database's one write lock up front (`BEGIN IMMEDIATE`),
+/// so two rotations of the same token can never interleave their read and write. PostgreSQL has
+/// no such lock: there the queries that decide an outcome lock their rows (`FOR UPDATE`, see
+/// `refresh_tokens::find_by_hash`) or change them in one conditional statement.
+pub fn write_transaction<T, E, F>(conn: &mut Conn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<DbError>,
+{
+    let db_error = |error: diesel::result::Error| E::from(DbError::from(error));
+    match conn {
+        Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        Conn::Postgres(c) => AnsiTransactionManager::begin_transaction(c),
+    }
+    .map_err(db_error)?;
+    match work(conn) {
+        Ok(value) => {
+            match conn {
+                Conn::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
+                Conn::Postgres(c) => AnsiTransactionManager::commit_transaction(c),
+            }
+            .map_err(db_error)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // A failed rollback leaves the connection marked broken; the pool discards it.
+            let _ = match conn {
+                Conn::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
+                Conn::Postgres(c) => AnsiTransactionManager::rollback_transaction(c),
+            };
+            Err(error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backend_is_chosen_by_the_url_scheme() {
+        assert_eq!(Backend::of("postgres://db/latchkey"), Backend::Postgres);
+        assert_eq!(Backend::of("postgresql://db/latchkey"), Backend::Postgres);
+        assert_eq!(Backend::of("data/latchkey.db"), Backend::Sqlite);
+        assert_eq!(Backend::of("sqlite://data/postgres.db"), Backend::Sqlite);
+        assert_eq!(sqlite_path("sqlite://data/x.db"), "data/x.db");
+        assert_eq!(sqlite_path("sqlite:x.db"), "x.db");
+    }
+
+    #[test]
+    fn the_checkpoint_thread_copies_the_wal_into_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpointed.db");
+        // Migrations write a dozen pages to the WAL; requests never checkpoint them.
+        let db = crate::db::Db::open(&path.display().to_string(), 2).unwrap();
+        let started = std::time::Instant::now();
+        let file_size = || std::fs::metadata(&path).map_or(0, |m| m.len());
+        while file_size() < 8 * 4096 && started.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(file_size() >= 8 * 4096, "still {} bytes", file_size());
+        drop(db);
+    }
+
+    #[test]
+    fn passwords_never_leave_in_a_printed_url() {
+        assert_eq!(
+            redacted("postgres://latchkey:s3cr%40t@db:5432/latchkey?sslmode=require"),
+            "postgres://latchkey:***@db:5432/latchkey?sslmode=require"
+        );
+        assert_eq!(
+            redacted("postgres://latchkey@db/latchkey"),
+            "postgres://latchkey@db/latchkey"
+        );
+        assert_eq!(redacted("data/latchkey.db"), "data/latchkey.db");
+    }
+}
