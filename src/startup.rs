@@ -141,7 +141,7 @@ impl Application {
                     .build();
             let app_metrics = app_metrics.clone();
             App::new()
-                .wrap(from_fn(routes::addresses::refuse_nul))
+                .wrap(routes::addresses::RefuseNul)
                 .wrap(page_session)
                 .wrap(security_headers(cookie_policy.secure))
                 .wrap(Condition::new(

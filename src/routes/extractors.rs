@@ -1,19 +1,22 @@
 //! Request extractors: the caller's access token and where the request came from.
 
-use std::future::{Future, Ready, ready};
+use std::future::{Ready, ready};
 use std::net::IpAddr;
-use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::{Either, LocalBoxFuture};
 
 use crate::auth::AuthService;
 use crate::auth::sessions::ClientInfo;
 use crate::auth::tokens::{AccessClaims, TokenError};
 use crate::error::ApiError;
 
-type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+/// Ready at once when the token verifies in memory (nearly always); a boxed future only when
+/// the keys must be re-read first.
+type Extracted<T> =
+    Either<Ready<Result<T, ApiError>>, LocalBoxFuture<'static, Result<T, ApiError>>>;
 
 /// A request with a valid access token. Checked offline: the session may have been revoked
 /// since the token was issued (handlers that manage sessions check that too).
@@ -24,8 +27,7 @@ impl FromRequest for Bearer {
     type Future = Extracted<Bearer>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let claims = bearer(request);
-        Box::pin(async move { claims.await.map(Bearer) })
+        bearer(request, |claims| claims.map(Bearer))
     }
 }
 
@@ -37,32 +39,29 @@ impl FromRequest for MaybeBearer {
     type Future = Extracted<MaybeBearer>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let claims = bearer(request);
-        Box::pin(async move {
-            match claims.await {
-                Ok(claims) => Ok(MaybeBearer(Some(claims))),
-                Err(ApiError::Token(TokenError::Missing)) => Ok(MaybeBearer(None)),
-                Err(other) => Err(other),
-            }
+        bearer(request, |claims| match claims {
+            Ok(claims) => Ok(MaybeBearer(Some(claims))),
+            Err(ApiError::Token(TokenError::Missing)) => Ok(MaybeBearer(None)),
+            Err(other) => Err(other),
         })
     }
 }
 
 /// Verifies the bearer token in memory. Only a token naming a key this instance has not
 /// loaded (one another instance just created) goes on to a blocking thread to re-read the keys.
-fn bearer(request: &HttpRequest) -> impl Future<Output = Result<AccessClaims, ApiError>> + use<> {
-    let checked = check_bearer(request);
-    async move {
-        match checked {
-            Err(Refetch(auth, token)) => {
-                let verified =
-                    web::block(move || auth.verify_access_token_refetching(&token)).await;
-                verified
-                    .map_err(|_| ApiError::Internal("the blocking pool is gone".into()))?
-                    .map_err(ApiError::from)
-            }
-            Ok(outcome) => outcome,
-        }
+fn bearer<T: 'static>(
+    request: &HttpRequest,
+    extracted: fn(Result<AccessClaims, ApiError>) -> Result<T, ApiError>,
+) -> Extracted<T> {
+    match check_bearer(request) {
+        Ok(verified) => Either::Left(ready(extracted(verified))),
+        Err(Refetch(auth, token)) => Either::Right(Box::pin(async move {
+            let verified = web::block(move || auth.verify_access_token_refetching(&token))
+                .await
+                .map_err(|_| ApiError::Internal("the blocking pool is gone".into()))
+                .and_then(|verified| verified.map_err(ApiError::from));
+            extracted(verified)
+        })),
     }
 }
 
