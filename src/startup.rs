@@ -68,6 +68,7 @@ pub fn build_auth_service(settings: &Settings, clock: Clock) -> Result<AuthServi
         bcrypt_cost: settings.bcrypt_cost,
         registration_open: settings.registration_open,
         audit_retention_seconds: seconds(settings.audit_retention),
+        key_publish_seconds: seconds(settings.key_reload_interval),
     };
     let pepper = settings
         .password_pepper

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use super::error::AuthError;
 use super::secret::ServerSecret;
 use super::tokens::{KeyRing, TokenSettings};
-use crate::db::models::NewSigningKey;
+use crate::db::models::{NewSigningKey, SigningKey};
 use crate::db::{self, Conn};
 
 const ALGORITHM: &str = "EdDSA";
@@ -122,21 +122,43 @@ pub fn ensure_signing_key(
     })
 }
 
-/// Loads every active key; the newest signs, all verify.
+/// When keys are published before they sign.
+#[derive(Debug, Clone, Copy)]
+pub struct Publication {
+    pub now: i64,
+    /// How long a new key is only published (in the JWKS, verifying) before it signs.
+    pub seconds: i64,
+}
+
+/// Which of the active keys (oldest first) signs: the newest one published for at least
+/// `publication.seconds`. Every instance re-reads the keys within that time, so every
+/// instance's JWKS shows a key before any instance signs with it. When no key is that old (a
+/// new database), the newest signs.
+pub fn signing_index(rows: &[SigningKey], publication: Publication) -> Option<usize> {
+    let newest = rows.len().checked_sub(1)?;
+    Some(
+        rows.iter()
+            .rposition(|row| publication.now - row.created_at >= publication.seconds)
+            .unwrap_or(newest),
+    )
+}
+
+/// Loads every active key; all verify, and the one `signing_index` picks signs.
 pub fn load_ring(
     conn: &mut Conn,
     secret: &ServerSecret,
     settings: &TokenSettings,
+    publication: Publication,
 ) -> Result<KeyRing, AuthError> {
     let rows = db::keys::active(conn)?;
-    let newest = rows.len().saturating_sub(1);
+    let signer = signing_index(&rows, publication);
     let mut keys = Vec::with_capacity(rows.len());
     for (index, row) in rows.into_iter().enumerate() {
         if row.algorithm != ALGORITHM {
             tracing::warn!(kid = %row.kid, algorithm = %row.algorithm, "skipping a key of an unknown algorithm");
             continue;
         }
-        let private_der = if index == newest {
+        let private_der = if Some(index) == signer {
             let seed = unseal(secret, &row.kid, &row.private_key_sealed)?;
             let seed: [u8; 32] = seed
                 .as_slice()
@@ -154,8 +176,9 @@ pub fn load_ring(
     Ok(KeyRing::new(keys, settings))
 }
 
-/// Adds a new signing key. Tokens signed by older keys stay valid until they expire, because
-/// older keys keep verifying (and stay in the JWKS) until they are retired.
+/// Adds a key: published at once, signing once `Publication::seconds` have passed. Tokens signed
+/// by older keys stay valid until they expire, because older keys keep verifying (and stay in
+/// the JWKS) until they are retired.
 pub fn rotate(conn: &mut Conn, secret: &ServerSecret, now: i64) -> Result<String, AuthError> {
     db::write_transaction(conn, |conn| {
         db::keys::lock_for_change(conn)?;
@@ -163,13 +186,14 @@ pub fn rotate(conn: &mut Conn, secret: &ServerSecret, now: i64) -> Result<String
     })
 }
 
-pub fn list(conn: &mut Conn) -> Result<Vec<KeyInfo>, AuthError> {
+pub fn list(conn: &mut Conn, publication: Publication) -> Result<Vec<KeyInfo>, AuthError> {
     let rows = db::keys::all(conn)?;
-    let signing = rows
+    let active: Vec<SigningKey> = rows
         .iter()
-        .rev()
-        .find(|row| row.retired_at.is_none())
-        .map(|row| row.kid.clone());
+        .filter(|row| row.retired_at.is_none())
+        .cloned()
+        .collect();
+    let signing = signing_index(&active, publication).map(|index| active[index].kid.clone());
     Ok(rows
         .into_iter()
         .map(|row| KeyInfo {
@@ -204,6 +228,40 @@ mod tests {
         assert!(unseal(&other, "kid", &sealed).is_err());
         assert!(unseal(&secret, "other-kid", &sealed).is_err());
         assert!(unseal(&secret, "kid", &sealed[..5]).is_err());
+    }
+
+    fn key_created_at(created_at: i64) -> SigningKey {
+        SigningKey {
+            kid: format!("k{created_at}"),
+            generation: 1,
+            algorithm: ALGORITHM.into(),
+            public_key: Vec::new(),
+            private_key_sealed: Vec::new(),
+            created_at,
+            retired_at: None,
+        }
+    }
+
+    #[test]
+    fn a_new_key_signs_only_once_it_has_been_published_for_the_reload_interval() {
+        let at = |now| Publication { now, seconds: 30 };
+        assert_eq!(signing_index(&[], at(0)), None);
+        let rotated = [key_created_at(0), key_created_at(100)];
+        assert_eq!(
+            signing_index(&rotated, at(100)),
+            Some(0),
+            "published, not signing"
+        );
+        assert_eq!(signing_index(&rotated, at(129)), Some(0));
+        assert_eq!(
+            signing_index(&rotated, at(130)),
+            Some(1),
+            "signing after 30 s"
+        );
+        // A new database has no published key yet: its newest signs at once.
+        assert_eq!(signing_index(&[key_created_at(100)], at(100)), Some(0));
+        let both_new = [key_created_at(100), key_created_at(101)];
+        assert_eq!(signing_index(&both_new, at(101)), Some(1));
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub struct AuthConfig {
     pub registration_open: bool,
     /// Audit events older than this many seconds are deleted by `prune`.
     pub audit_retention_seconds: i64,
+    /// A new key is only published this long before it signs: the key reload interval, so
+    /// every instance has it in its JWKS first.
+    pub key_publish_seconds: i64,
 }
 
 /// What a successful login or refresh hands to the client.
@@ -85,7 +88,11 @@ impl AuthService {
     ) -> Result<AuthService, AuthError> {
         let mut conn = db.conn()?;
         keys::ensure_signing_key(&mut conn, &secret, clock.now())?;
-        let ring = keys::load_ring(&mut conn, &secret, &config.tokens)?;
+        let publication = keys::Publication {
+            now: clock.now(),
+            seconds: config.key_publish_seconds,
+        };
+        let ring = keys::load_ring(&mut conn, &secret, &config.tokens, publication)?;
         drop(conn);
         Ok(AuthService {
             passwords: PasswordHasher::new(config.bcrypt_cost, pepper),
@@ -119,11 +126,24 @@ impl AuthService {
     /// Re-reads the keys from the database (picks up `latchkey keys rotate`, here or on another
     /// instance). An unchanged key set keeps the current ring and its verified-token cache.
     pub fn reload_keys(&self) -> Result<(), AuthError> {
-        let ring = keys::load_ring(&mut *self.db.conn()?, &self.secret, &self.config.tokens)?;
-        if ring.jwks_etag() != self.keys.get().jwks_etag() {
+        let ring = keys::load_ring(
+            &mut *self.db.conn()?,
+            &self.secret,
+            &self.config.tokens,
+            self.key_publication(),
+        )?;
+        let current = self.keys.get();
+        if ring.jwks_etag() != current.jwks_etag() || ring.signing_kid() != current.signing_kid() {
             self.keys.replace(ring);
         }
         Ok(())
+    }
+
+    fn key_publication(&self) -> keys::Publication {
+        keys::Publication {
+            now: self.clock.now(),
+            seconds: self.config.key_publish_seconds,
+        }
     }
 
     pub fn rotate_keys(&self) -> Result<String, AuthError> {
@@ -134,16 +154,20 @@ impl AuthService {
 
     /// Retires a key: it stops verifying (tokens it signed are refused at once) and leaves the
     /// JWKS. The signing key cannot be retired; rotate first.
+    /// A signing key can be retired once a newer key exists (a leaked key must not wait for
+    /// the newer one's publication time); the newer one then signs at once.
     pub fn retire_key(&self, kid: &str) -> Result<(), AuthError> {
         let mut conn = self.db.conn()?;
-        let signing = keys::list(&mut conn)?
+        let newest = keys::list(&mut conn, self.key_publication())?
             .into_iter()
-            .find(|key| key.signing)
+            .rev()
+            .find(|key| key.retired_at.is_none())
             .map(|key| key.kid);
-        if signing.as_deref() == Some(kid) {
+        if newest.as_deref() == Some(kid) {
             return Err(AuthError::Invalid(vec![FieldError::new(
                 "kid",
-                "That key signs new tokens; run `latchkey keys rotate` first, then retire it.",
+                "That is the newest key, which signs new tokens; run `latchkey keys rotate` \
+                 first, then retire it.",
             )]));
         }
         if !crate::db::keys::retire(&mut conn, kid, self.clock.now())? {
@@ -157,7 +181,7 @@ impl AuthService {
     }
 
     pub fn list_keys(&self) -> Result<Vec<keys::KeyInfo>, AuthError> {
-        keys::list(&mut *self.db.conn()?)
+        keys::list(&mut *self.db.conn()?, self.key_publication())
     }
 
     /// The key that signs and encrypts the page-session cookie: derived from the server secret,

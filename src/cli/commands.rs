@@ -158,7 +158,11 @@ fn keys(auth: &AuthService, command: KeysCommand) -> Result<(), CliError> {
     match command {
         KeysCommand::Rotate => {
             let kid = auth.rotate_keys()?;
-            println!("new signing key {kid}");
+            println!(
+                "new key {kid}: published in the JWKS now; it signs new tokens after {} s \
+                 (LATCHKEY_KEY_RELOAD_INTERVAL), when every instance has it",
+                auth.config().key_publish_seconds
+            );
         }
         KeysCommand::Retire { kid } => {
             auth.retire_key(&kid)?;

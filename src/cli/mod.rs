@@ -160,13 +160,15 @@ impl Role {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Add a new signing key; new tokens are signed with it (by a running server within
-    /// LATCHKEY_KEY_RELOAD_INTERVAL), tokens signed by older keys stay valid until they expire.
+    /// Add a new signing key. It is published in the JWKS at once and signs new tokens after
+    /// LATCHKEY_KEY_RELOAD_INTERVAL (when every instance has it); tokens signed by older keys
+    /// stay valid until they expire.
     Rotate,
     /// List signing keys.
     List,
     /// Retire an older key: it leaves the JWKS and tokens it signed are refused at once (use it
-    /// when a key may have leaked). The signing key cannot be retired; rotate first.
+    /// when a key may have leaked: rotate, then retire the old key; the new one signs at once).
+    /// The newest key cannot be retired; rotate first.
     Retire { kid: String },
 }
 

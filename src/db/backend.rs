@@ -220,15 +220,15 @@ pub fn run_migrations(conn: &mut Conn) -> Result<usize, DbError> {
             .run_pending_migrations(SQLITE_MIGRATIONS)
             .map(|applied| applied.len())
             .map_err(migration_error),
-        Conn::Postgres(conn) => {
-            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
-            let applied = conn
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
+        // One transaction (each migration becomes a savepoint in it) holding a transaction-scoped
+        // lock: it is released however the run ends, and stays on one server connection even
+        // behind PgBouncer in transaction mode.
+        Conn::Postgres(conn) => conn.transaction(|conn| {
+            conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))?;
+            conn.run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map(|applied| applied.len())
-                .map_err(migration_error);
-            conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
-            applied
-        }
+                .map_err(migration_error)
+        }),
     }
 }
 

@@ -109,12 +109,15 @@ async fn keys_rotate_is_picked_up_by_a_running_server() {
 
     let output = latchkey(&app, &["keys", "rotate"], None);
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let new_kid = text(&output.stdout)
-        .trim()
-        .rsplit(' ')
-        .next()
+    // "new key KID: published in the JWKS now; ..."
+    let printed = text(&output.stdout);
+    let new_kid = printed
+        .split_whitespace()
+        .nth(2)
         .unwrap()
+        .trim_end_matches(':')
         .to_owned();
+    assert!(printed.contains("published"), "{printed}");
 
     let mut published = false;
     for _ in 0..50 {

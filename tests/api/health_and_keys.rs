@@ -82,6 +82,8 @@ async fn a_rotated_key_signs_new_tokens_while_old_tokens_stay_valid() {
     let app = spawn_app_with(|s| s.key_reload_interval = Duration::from_secs(1)).await;
     let before = app.signed_in("alice").await;
     let old_kid = kid_of(&before.access);
+    // The first key has been out for a while (a brand-new database signs with its newest key).
+    app.clock.advance(1);
 
     // Rotate (as `latchkey keys rotate` does) three times within one second: the newest key
     // must sign even though the creation timestamps tie.
@@ -95,8 +97,9 @@ async fn a_rotated_key_signs_new_tokens_while_old_tokens_stay_valid() {
     }
     assert_ne!(new_kid, old_kid);
 
-    let after = app.login_ok("alice").await;
-    assert_eq!(kid_of(&after.access), new_kid);
+    // Published first: in the JWKS at once, while the old key goes on signing for one reload
+    // interval, so every instance (and every verifier that refetches) has the new key before
+    // any token names it.
     let kids: Vec<String> = jwks(&app).await["keys"]
         .as_array()
         .unwrap()
@@ -107,6 +110,16 @@ async fn a_rotated_key_signs_new_tokens_while_old_tokens_stay_valid() {
         kids.contains(&old_kid) && kids.contains(&new_kid),
         "{kids:?}"
     );
+    assert_eq!(kid_of(&app.login_ok("alice").await.access), old_kid);
+
+    app.clock.advance(1);
+    let auth = app.auth();
+    tokio::task::spawn_blocking(move || auth.reload_keys())
+        .await
+        .unwrap()
+        .unwrap();
+    let after = app.login_ok("alice").await;
+    assert_eq!(kid_of(&after.access), new_kid);
     app.me(&before.access).await;
     app.me(&after.access).await;
 }

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use crate::helpers::spawn_app_with;
 
 /// Kills the example when the test ends, however it ends.
 struct Example(Child);
@@ -29,7 +29,7 @@ fn example_binary() -> PathBuf {
 
 #[tokio::test]
 async fn the_downstream_example_verifies_tokens_and_follows_a_key_rotation() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|s| s.key_reload_interval = std::time::Duration::from_secs(1)).await;
     let mut child = Command::new(example_binary())
         .env("LATCHKEY_URL", &app.address)
         .env("DOWNSTREAM_ADDR", "127.0.0.1:0")
@@ -68,10 +68,15 @@ async fn the_downstream_example_verifies_tokens_and_follows_a_key_rotation() {
 
     // A rotation: the new token names a kid the example has not cached; it fetches again.
     let auth = app.auth();
-    tokio::task::spawn_blocking(move || auth.rotate_keys())
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        auth.rotate_keys()?;
+        // Once its publication time (the reload interval, 1 s here) has passed, it signs.
+        auth.clock().advance(1);
+        auth.reload_keys()
+    })
+    .await
+    .unwrap()
+    .unwrap();
     let after = app.login_ok("alice").await;
     // The example refetches for an unknown kid at most once a second.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;

@@ -197,8 +197,21 @@ async fn two_instances_on_one_postgres_database_behave_as_one_server() {
         "{}",
         String::from_utf8_lossy(&rotated.stderr)
     );
+    // A new key signs once it has been published for one reload interval (1 s for the new A;
+    // B keeps the default 30 s and so has not re-read the keys when A's token reaches it).
+    std::thread::sleep(Duration::from_millis(2100));
     drop(a);
-    let a = Instance::start(dir.path(), &database.url);
+    let a = Instance {
+        server: start_binary_with(
+            dir.path(),
+            "4",
+            &[
+                ("LATCHKEY_DATABASE_URL", &database.url),
+                ("LATCHKEY_KEY_RELOAD_INTERVAL", "1s"),
+            ],
+        ),
+        client: reqwest::Client::new(),
+    };
     let new_kids: HashSet<String> = a.kids().await.difference(&before).cloned().collect();
     assert_eq!(new_kids.len(), 1, "A publishes the rotated key");
     let (status, body) = a.post("/api/auth/login", credentials, None).await;
