@@ -49,13 +49,6 @@ impl Backend {
             Backend::Sqlite
         }
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        }
-    }
 }
 
 /// Accepts a plain path or a `sqlite://` / `sqlite:` URL.
@@ -157,8 +150,10 @@ const CHECKPOINT_TRUNCATE_PAGES: i64 = 8_192;
 /// Profiling the refresh path showed SQLite's automatic checkpoints, run inside whichever
 /// request's commit crossed 1,000 pages, at about 12 % of its CPU, and their fsync on the
 /// request's critical path. The thread stops once the `Db` that started it is gone.
+#[derive(Clone)]
 pub struct Checkpointer {
-    /// Dropping it tells the thread to make a last checkpoint and stop.
+    /// Shared by every clone; when the last one is dropped, the thread makes a last checkpoint
+    /// and stops.
     _stop: std::sync::mpsc::Sender<()>,
 }
 

@@ -15,7 +15,6 @@ pub mod transfer;
 pub mod users;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
@@ -81,9 +80,8 @@ impl From<diesel::result::Error> for DbError {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<ConnectionManager>,
-    backend: Backend,
     /// SQLite: keeps the background checkpointer running while any clone of this `Db` lives.
-    _checkpointer: Option<Arc<Checkpointer>>,
+    _checkpointer: Option<Checkpointer>,
 }
 
 impl Db {
@@ -122,18 +120,13 @@ impl Db {
                 reason: e.to_string(),
             })?;
         let checkpointer = match backend {
-            Backend::Sqlite => Some(Arc::new(Checkpointer::start(&backend::sqlite_path(url)))),
+            Backend::Sqlite => Some(Checkpointer::start(&backend::sqlite_path(url))),
             Backend::Postgres => None,
         };
         Ok(Db {
             pool,
-            backend,
             _checkpointer: checkpointer,
         })
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// Writes a consistent copy of the live SQLite database to `path` (`VACUUM INTO`: online,

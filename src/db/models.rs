@@ -101,7 +101,7 @@ pub struct NewSigningKey<'a> {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = login_throttles, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct LoginThrottle {
     pub username_key: String,
