@@ -27,14 +27,17 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("too many requests; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
     Forbidden(String),
+    /// `allow`: the methods the path does serve, for the `Allow` header.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -153,6 +156,13 @@ impl ApiError {
                     "forbidden",
                     "This needs the admin role.".into(),
                 ),
+                AuthError::LastAdmin => (
+                    S::CONFLICT,
+                    "last_admin",
+                    "That is the only enabled admin; nobody could administer the server \
+                     afterwards. Make another user an admin first."
+                        .into(),
+                ),
                 AuthError::Storage(DbError::Pool(_) | DbError::Unavailable(_)) => (
                     S::SERVICE_UNAVAILABLE,
                     "busy",
@@ -179,6 +189,11 @@ impl ApiError {
                 "payload_too_large",
                 "The request body is larger than 16 KiB.".into(),
             ),
+            ApiError::RequestTimeout => (
+                S::REQUEST_TIMEOUT,
+                "request_timeout",
+                "The request body did not arrive in time; send it again in one go.".into(),
+            ),
             ApiError::RateLimited { retry_after } => (
                 S::TOO_MANY_REQUESTS,
                 "rate_limited",
@@ -186,7 +201,7 @@ impl ApiError {
             ),
             ApiError::NotFound(detail) => (S::NOT_FOUND, "not_found", detail.clone()),
             ApiError::Forbidden(detail) => (S::FORBIDDEN, "forbidden", detail.clone()),
-            ApiError::MethodNotAllowed => (
+            ApiError::MethodNotAllowed { .. } => (
                 S::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
                 "This path does not accept that method; see the API documentation.".into(),
@@ -272,8 +287,17 @@ impl ResponseError for ApiError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
+        if let ApiError::MethodNotAllowed { allow } = self
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            response.insert_header((header::ALLOW, value));
+        }
         if let Some(seconds) = self.retry_after() {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        if status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of the body may still be trickling in: this connection is done.
+            response.force_close();
         }
         response.body(serde_json::to_string(&problem).unwrap_or_default())
     }

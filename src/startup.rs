@@ -20,9 +20,10 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::secret::{SecretError, ServerSecret};
 use crate::auth::sessions::Lifetimes;
 use crate::auth::tokens::TokenSettings;
+use crate::auth::key_service;
 use crate::auth::{AuthConfig, AuthError, AuthService, Clock};
 use crate::config::{ConfigError, Settings};
-use crate::db::{Db, DbError};
+use crate::db::{Backend, Db, DbError};
 use crate::routes;
 use crate::routes::cookies::CookiePolicy;
 use crate::routes::extractors::TrustedProxies;
@@ -41,11 +42,39 @@ pub enum StartupError {
     Auth(#[from] AuthError),
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: String, reason: String },
+    #[error(
+        "the server secret {secret} exists but the database {database} does not: data was lost \
+         or LATCHKEY_DATABASE_URL points to the wrong place. Restore the database (see \
+         `latchkey backup`) or fix the path; to start over with an empty database on purpose, \
+         run with --new-database"
+    )]
+    DatabaseMissing { secret: String, database: String },
+}
+
+/// A secret file beside a missing SQLite database means the database was lost or the path is
+/// wrong; starting would quietly create an empty one (every user gone, every token refused).
+fn refuse_missing_database(settings: &Settings) -> Result<(), StartupError> {
+    if settings.allow_new_database
+        || settings.secret.is_some()
+        || Backend::of(&settings.database_url) != Backend::Sqlite
+        || !settings.secret_file.exists()
+    {
+        return Ok(());
+    }
+    let database = crate::db::sqlite_path(&settings.database_url);
+    if std::path::Path::new(&database).exists() {
+        return Ok(());
+    }
+    Err(StartupError::DatabaseMissing {
+        secret: settings.secret_file.display().to_string(),
+        database,
+    })
 }
 
 /// Opens the database, loads the secret and keys: everything but HTTP (the CLI uses this too).
 pub fn build_auth_service(settings: &Settings, clock: Clock) -> Result<AuthService, StartupError> {
     settings.check()?;
+    refuse_missing_database(settings)?;
     let secret = ServerSecret::load(
         settings.secret.as_ref().map(|s| s.expose()),
         &settings.secret_file,
@@ -68,7 +97,12 @@ pub fn build_auth_service(settings: &Settings, clock: Clock) -> Result<AuthServi
         bcrypt_cost: settings.bcrypt_cost,
         registration_open: settings.registration_open,
         audit_retention_seconds: seconds(settings.audit_retention),
-        key_publish_seconds: seconds(settings.key_reload_interval),
+        key_publish_seconds: key_service::key_publish_seconds(
+            settings.key_reload_interval,
+            settings.jwks_max_age,
+        ),
+        jwks_max_age_seconds: seconds(settings.jwks_max_age),
+        refresh_retry: settings.refresh_retry,
     };
     let pepper = settings
         .password_pepper
@@ -124,6 +158,7 @@ impl Application {
             .metrics
             .then(|| web::Data::new(Metrics::new(auth.clone())));
         let scrape_here = settings.metrics_addr.is_none();
+        let body_timeout = settings.body_timeout;
         let app_metrics = metrics.clone();
         let app_auth = auth.clone();
         let app_limits = rate_limits.clone();
@@ -142,6 +177,7 @@ impl Application {
                     .build();
             let app_metrics = app_metrics.clone();
             App::new()
+                .wrap(routes::body_timeout::BodyTimeout(body_timeout))
                 .wrap(routes::addresses::RefuseNul)
                 .wrap(page_session)
                 .wrap(security_headers(cookie_policy.secure))
@@ -190,6 +226,19 @@ impl Application {
                 auth.clone(),
                 "key reload",
                 |auth| auth.reload_keys().map(|_| String::new()),
+            ),
+            spawn_every(
+                key_service::KEY_WATCH_INTERVAL,
+                auth.clone(),
+                "key watch",
+                |auth| {
+                    // Every second: a broken database is reported by requests and the
+                    // periodic reload, not here each time.
+                    if let Err(error) = auth.watch_keys() {
+                        tracing::debug!(%error, "could not check the signing keys");
+                    }
+                    Ok(String::new())
+                },
             ),
         ];
         background.push(tokio::spawn(async move {

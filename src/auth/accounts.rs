@@ -1,16 +1,15 @@
-//! Registering, signing in, and the account changes the CLI makes.
+//! Registering, changing a password, and the account changes admins and the CLI make.
 
 use zeroize::Zeroizing;
 
+use super::AuthService;
 use super::audit::{AuditEvent, EventKind, Outcome};
 use super::error::{AuthError, FieldError};
 use super::input::{
     Username, check_new_password, normalise_password, parse_username, username_key,
 };
-use super::refresh::RefreshSecret;
 use super::sessions::{ClientInfo, ROLE_ADMIN, ROLE_USER};
-use super::{AuthService, IssuedTokens};
-use crate::db::models::{NewRefreshToken, NewSession, NewUser, Session, User};
+use crate::db::models::{NewUser, User};
 use crate::db::{self, Conn, DbError};
 
 impl AuthService {
@@ -54,7 +53,8 @@ impl AuthService {
         }
     }
 
-    /// Creates a user with a role after checking the username and password rules.
+    /// Creates a user with a role after checking the username and password rules. A name that
+    /// only looks like an existing one (same confusable skeleton) is taken too.
     pub fn create_user(
         &self,
         username: &str,
@@ -76,6 +76,7 @@ impl AuthService {
             created_at: now,
             updated_at: now,
             password_changed_at: now,
+            username_skeleton: &username.skeleton,
         };
         let inserted = db::write_transaction(&mut *self.db.conn()?, |conn| {
             let user = db::users::insert(conn, &new_user)?;
@@ -90,126 +91,17 @@ impl AuthService {
         }
     }
 
-    /// Checks a username and password and starts a session on this device.
-    ///
-    /// Unknown usernames cost one bcrypt verification too, and every failure is the same
-    /// `InvalidCredentials`, so neither answer nor timing tells whether a username exists.
-    pub fn login(
-        &self,
-        username: &str,
-        password: &str,
-        client: &ClientInfo,
-    ) -> Result<IssuedTokens, AuthError> {
-        let key = username_key(username);
-        let password = normalise_password(password);
-        let now = self.clock.now();
-        let mut conn = self.db.conn()?;
-        let throttle = self.check_throttle(&mut conn, &key, now);
-        let user = db::users::find_by_key(&mut conn, &key)?;
-        // The connection goes back to the pool before bcrypt's ~quarter second of work.
-        drop(conn);
-        // A throttled attempt is refused before the password is even looked at.
-        let earlier_failures = match throttle {
-            Err(AuthError::Throttled { retry_after }) => {
-                let mut event = AuditEvent::new(EventKind::LoginThrottled, Outcome::Denied);
-                event.user_id = user.as_ref().map(|user| user.id.as_str());
-                self.audit(event, client)?;
-                return Err(AuthError::Throttled { retry_after });
-            }
-            other => other?,
-        };
-        let verified = match &user {
-            Some(user) => self.passwords.verify(&password, &user.password_hash),
-            None => {
-                self.passwords.verify_dummy(&password);
-                false
-            }
-        };
-        // A disabled account gets the same answer (after the same work) as a wrong password.
-        let user = match user {
-            Some(user) if verified && user.disabled_at.is_none() => user,
-            refused => {
-                let event = failed_login(refused.as_ref(), verified);
-                self.record_failed_login(&key, now, event, client)?;
-                return Err(AuthError::InvalidCredentials);
-            }
-        };
-        if earlier_failures {
-            self.clear_failed_logins(&key)?;
-        }
-        let (session, secret) = self.start_session(&user, client, None)?;
-        self.issue(&user, &session, &secret, session.created_at)
-    }
-
-    /// Starts a session for a user who has just registered.
-    pub fn open_session(
-        &self,
-        user: &User,
-        client: &ClientInfo,
-    ) -> Result<IssuedTokens, AuthError> {
-        let (session, secret) = self.start_session(user, client, Some("new account"))?;
-        self.issue(user, &session, &secret, session.created_at)
-    }
-
-    fn start_session(
-        &self,
-        user: &User,
-        client: &ClientInfo,
-        detail: Option<&'static str>,
-    ) -> Result<(Session, RefreshSecret), AuthError> {
-        let now = self.clock.now();
-        let session_id = super::random_uuid()?;
-        let secret = RefreshSecret::generate()?;
-        let new_session = NewSession {
-            id: &session_id,
-            user_id: &user.id,
-            created_at: now,
-            last_used_at: now,
-            expires_at: now + self.config.lifetimes.absolute,
-            user_agent: client.user_agent.as_deref(),
-            ip: client.ip.as_deref(),
-        };
-        db::write_transaction(&mut *self.db.conn()?, |conn| {
-            db::sessions::insert(conn, &new_session)?;
-            db::refresh_tokens::insert(
-                conn,
-                &NewRefreshToken {
-                    session_id: &session_id,
-                    token_hash: &secret.hash(),
-                    parent_id: None,
-                    issued_at: now,
-                },
-            )?;
-            let mut event = AuditEvent::success(EventKind::LoginSucceeded)
-                .user(&user.id)
-                .session(&session_id);
-            event.detail = detail;
-            self.audit_in(conn, event, client, now)?;
-            Ok::<_, AuthError>(())
-        })?;
-        let session = Session {
-            id: session_id.clone(),
-            user_id: user.id.clone(),
-            created_at: now,
-            last_used_at: now,
-            expires_at: new_session.expires_at,
-            revoked_at: None,
-            revoked_reason: None,
-            user_agent: client.user_agent.clone(),
-            ip: client.ip.clone(),
-        };
-        Ok((session, secret))
-    }
-
     /// Changes a signed-in user's password after checking the current one, and signs out every
     /// other session of the user (a password change is what people do when they fear a thief).
-    /// Returns how many other sessions were revoked.
+    /// The current-password check is throttled exactly like a sign-in (`device_token`: the
+    /// caller's trusted-device token, if any). Returns how many other sessions were revoked.
     pub fn change_password(
         &self,
         user_id: &str,
         current_session: &str,
         current_password: &str,
         new_password: &str,
+        device_token: Option<&str>,
         client: &ClientInfo,
     ) -> Result<usize, AuthError> {
         let user = db::users::find_by_id(&mut *self.db.conn()?, user_id)?
@@ -220,26 +112,52 @@ impl AuthService {
             &[&user.username],
         )
         .map_err(|e| AuthError::Invalid(vec![FieldError::new("new_password", e.message)]))?;
-        if !self
-            .passwords
-            .verify(&normalise_password(current_password), &user.password_hash)
-        {
-            let event = AuditEvent::new(EventKind::PasswordChanged, Outcome::Failure)
+        let current_password = normalise_password(current_password);
+        let now = self.clock.now();
+        let counter = self.counter_for(&user.username_key, Some(&user), device_token, now);
+        let event = |outcome| {
+            AuditEvent::new(EventKind::PasswordChanged, outcome)
                 .user(&user.id)
                 .session(current_session)
-                .detail("wrong current password");
-            self.audit(event, client)?;
+        };
+        let checked = match self.check_password(&counter, Some(&user), &current_password, now) {
+            Err(AuthError::Throttled { retry_after }) => {
+                let refused = event(Outcome::Denied).detail("too many failed attempts");
+                self.audit(refused, client)?;
+                return Err(AuthError::Throttled { retry_after });
+            }
+            other => other?,
+        };
+        if !checked.verified {
+            let failed = event(Outcome::Failure).detail("wrong current password");
+            self.record_failed_check(&counter, now, failed, client)?;
             return Err(AuthError::Invalid(vec![FieldError::new(
                 "current_password",
                 "Your current password is not right.",
             )]));
         }
+        if *new_password == *current_password {
+            return Err(AuthError::Invalid(vec![FieldError::new(
+                "new_password",
+                "The new password is the same as your current one; choose a different one.",
+            )]));
+        }
         let hash = self.passwords.hash(&new_password)?;
         let at = self.config.lifetimes.live_at(self.clock.now());
         db::write_transaction(&mut *self.db.conn()?, |conn| {
+            // The check above was slow; the password it verified must still be the one stored.
+            let current = db::users::find_by_id(conn, &user.id)?;
+            if current.is_none_or(|now| now.password_hash != user.password_hash) {
+                return Err(AuthError::Invalid(vec![FieldError::new(
+                    "current_password",
+                    "Your password was changed meanwhile; sign in again with the new one.",
+                )]));
+            }
+            if checked.earlier_failures {
+                self.clear_counter(conn, &counter)?;
+            }
             db::users::set_password(conn, &user.id, &hash, at.now)?;
-            let changed = AuditEvent::success(EventKind::PasswordChanged).user(&user.id);
-            self.audit_in(conn, changed.session(current_session), client, at.now)?;
+            self.audit_in(conn, event(Outcome::Success), client, at.now)?;
             let revoked = db::sessions::revoke_all_for_user(
                 conn,
                 &user.id,
@@ -247,22 +165,24 @@ impl AuthService {
                 at,
                 "password changed",
             )?;
-            let event = AuditEvent::success(EventKind::SessionRevoked)
+            let revocation = AuditEvent::success(EventKind::SessionRevoked)
                 .user(&user.id)
                 .detail("password changed");
-            self.audit_revocations(conn, &revoked, event, client, at.now)?;
+            self.audit_revocations(conn, &revoked, revocation, client, at.now)?;
             Ok::<_, AuthError>(revoked.len())
         })
     }
 
     /// Disables a user: every session ends and sign-ins are refused (with the generic message)
-    /// until an admin enables the account again. Returns how many sessions were revoked.
+    /// until an admin enables the account again. Returns how many sessions were revoked, or
+    /// `Already` (and records nothing) when the account was disabled before.
     pub fn disable_user(
         &self,
         user_id: &str,
         acting_user: Option<&str>,
+        force: bool,
         client: &ClientInfo,
-    ) -> Result<usize, AuthError> {
+    ) -> Result<Change<usize>, AuthError> {
         if acting_user == Some(user_id) {
             return Err(AuthError::Invalid(vec![FieldError::new(
                 "user",
@@ -271,9 +191,12 @@ impl AuthService {
         }
         let at = self.config.lifetimes.live_at(self.clock.now());
         db::write_transaction(&mut *self.db.conn()?, |conn| {
-            if !db::users::set_disabled(conn, user_id, Some(at.now), at.now)? {
-                return Err(AuthError::UserNotFound);
+            let user = db::users::find_by_id(conn, user_id)?.ok_or(AuthError::UserNotFound)?;
+            if user.disabled_at.is_some() {
+                return Ok(Change::Already);
             }
+            ensure_another_admin(conn, &user, force)?;
+            db::users::set_disabled(conn, user_id, Some(at.now), at.now)?;
             let disabled = AuditEvent::success(EventKind::UserDisabled)
                 .user(user_id)
                 .actor(acting_user);
@@ -285,23 +208,30 @@ impl AuthService {
                 .actor(acting_user)
                 .detail("user disabled");
             self.audit_revocations(conn, &revoked, event, client, at.now)?;
-            Ok(revoked.len())
+            Ok(Change::Done(revoked.len()))
         })
     }
 
+    /// Lets a disabled user sign in again; `Already` (nothing recorded) when it was enabled.
     pub fn enable_user(
         &self,
         user_id: &str,
         acting_user: Option<&str>,
         client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        self.change_account(
-            user_id,
-            acting_user,
-            client,
-            EventKind::UserEnabled,
-            |conn, now| db::users::set_disabled(conn, user_id, None, now),
-        )
+    ) -> Result<Change<()>, AuthError> {
+        let now = self.clock.now();
+        db::write_transaction(&mut *self.db.conn()?, |conn| {
+            let user = db::users::find_by_id(conn, user_id)?.ok_or(AuthError::UserNotFound)?;
+            if user.disabled_at.is_none() {
+                return Ok(Change::Already);
+            }
+            db::users::set_disabled(conn, user_id, None, now)?;
+            let event = AuditEvent::success(EventKind::UserEnabled)
+                .user(user_id)
+                .actor(acting_user);
+            self.audit_in(conn, event, client, now)?;
+            Ok(Change::Done(()))
+        })
     }
 
     /// Deletes a user with every session and refresh token (the audit trail keeps their events).
@@ -309,32 +239,17 @@ impl AuthService {
         &self,
         user_id: &str,
         acting_user: Option<&str>,
+        force: bool,
         client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        self.change_account(
-            user_id,
-            acting_user,
-            client,
-            EventKind::UserDeleted,
-            |conn, _| db::users::delete(conn, user_id),
-        )
-    }
-
-    /// Applies `change` (which says whether the user existed) and records `kind` with it.
-    fn change_account(
-        &self,
-        user_id: &str,
-        acting_user: Option<&str>,
-        client: &ClientInfo,
-        kind: EventKind,
-        change: impl FnOnce(&mut Conn, i64) -> Result<bool, DbError>,
     ) -> Result<(), AuthError> {
         let now = self.clock.now();
         db::write_transaction(&mut *self.db.conn()?, |conn| {
-            if !change(conn, now)? {
-                return Err(AuthError::UserNotFound);
-            }
-            let event = AuditEvent::success(kind).user(user_id).actor(acting_user);
+            let user = db::users::find_by_id(conn, user_id)?.ok_or(AuthError::UserNotFound)?;
+            ensure_another_admin(conn, &user, force)?;
+            db::users::delete(conn, user_id)?;
+            let event = AuditEvent::success(EventKind::UserDeleted)
+                .user(user_id)
+                .actor(acting_user);
             Ok(self.audit_in(conn, event, client, now)?)
         })
     }
@@ -346,26 +261,75 @@ impl AuthService {
             .ok_or(AuthError::UserNotFound)
     }
 
-    /// Gives a user the `admin` or `user` role; returns the updated user.
-    pub fn set_role(&self, username: &str, role: &str) -> Result<User, AuthError> {
+    /// Gives a user the `admin` or `user` role, recorded as `role_changed`; returns the user,
+    /// or `Already` when it had that role. Demoting the last enabled admin needs `force`.
+    pub fn set_role(
+        &self,
+        username: &str,
+        role: &str,
+        acting_user: Option<&str>,
+        force: bool,
+        client: &ClientInfo,
+    ) -> Result<Change<User>, AuthError> {
         check_role(role)?;
         let now = self.clock.now();
-        db::users::set_role(&mut *self.db.conn()?, &username_key(username), role, now)?
-            .ok_or(AuthError::UserNotFound)
+        db::write_transaction(&mut *self.db.conn()?, |conn| {
+            let user = db::users::find_by_key(conn, &username_key(username))?
+                .ok_or(AuthError::UserNotFound)?;
+            if user.role == role {
+                return Ok(Change::Already);
+            }
+            if role != ROLE_ADMIN {
+                ensure_another_admin(conn, &user, force)?;
+            }
+            let updated = db::users::set_role(conn, &user.id, role, now)?;
+            let detail = if role == ROLE_ADMIN {
+                "to admin"
+            } else {
+                "to user"
+            };
+            let event = AuditEvent::success(EventKind::RoleChanged)
+                .user(&user.id)
+                .actor(acting_user)
+                .detail(detail);
+            self.audit_in(conn, event, client, now)?;
+            Ok(Change::Done(updated))
+        })
+    }
+
+    /// Fills the confusable skeleton of users registered before it existed. A user whose
+    /// skeleton an earlier user already holds keeps `NULL` (and their name).
+    pub(crate) fn backfill_username_skeletons(&self) -> Result<usize, AuthError> {
+        let mut conn = self.db.conn()?;
+        let mut filled = 0;
+        for (id, key) in db::users::without_skeleton(&mut conn)? {
+            let skeleton = super::input::username_skeleton(&key);
+            match db::users::set_skeleton(&mut conn, &id, &skeleton) {
+                Ok(()) => filled += 1,
+                Err(DbError::Conflict) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(filled)
     }
 }
 
-/// Why a sign-in failed, for the audit trail only (the client always hears the same thing).
-/// An unknown username is not recorded: it is often a password typed into the wrong field.
-fn failed_login(user: Option<&User>, verified: bool) -> AuditEvent<'_> {
-    let failed = AuditEvent::new(EventKind::LoginFailed, Outcome::Failure);
-    match user {
-        None => failed.detail("unknown username"),
-        Some(user) if !verified => failed.user(&user.id).detail("wrong password"),
-        Some(user) => AuditEvent::new(EventKind::LoginFailed, Outcome::Denied)
-            .user(&user.id)
-            .detail("account disabled"),
+/// How an account change went: done (with its result), or nothing to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change<T> {
+    Done(T),
+    /// The account was already in the asked-for state; nothing was written or recorded.
+    Already,
+}
+
+/// Refuses to demote, disable or delete the last enabled admin unless `force`: nobody could
+/// administer the server afterwards but the operator at its command line.
+fn ensure_another_admin(conn: &mut Conn, target: &User, force: bool) -> Result<(), AuthError> {
+    let is_enabled_admin = target.role == ROLE_ADMIN && target.disabled_at.is_none();
+    if is_enabled_admin && !force && db::users::count_enabled_admins(conn)? <= 1 {
+        return Err(AuthError::LastAdmin);
     }
+    Ok(())
 }
 
 fn check_role(role: &str) -> Result<(), AuthError> {

@@ -30,11 +30,12 @@ pub enum EventKind {
     UserDisabled,
     UserEnabled,
     UserDeleted,
+    RoleChanged,
     AccessDenied,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::LoginSucceeded,
         EventKind::LoginFailed,
         EventKind::LoginThrottled,
@@ -47,6 +48,7 @@ impl EventKind {
         EventKind::UserDisabled,
         EventKind::UserEnabled,
         EventKind::UserDeleted,
+        EventKind::RoleChanged,
         EventKind::AccessDenied,
     ];
 
@@ -64,6 +66,7 @@ impl EventKind {
             EventKind::UserDisabled => "user_disabled",
             EventKind::UserEnabled => "user_enabled",
             EventKind::UserDeleted => "user_deleted",
+            EventKind::RoleChanged => "role_changed",
             EventKind::AccessDenied => "access_denied",
         }
     }

@@ -45,6 +45,8 @@ pub enum AuthError {
     NotThrottled,
     #[error("this needs the admin role")]
     NotAdmin,
+    #[error("that is the only enabled admin; use --force to go ahead anyway")]
+    LastAdmin,
     #[error(transparent)]
     Storage(#[from] DbError),
     #[error("internal error: {0}")]

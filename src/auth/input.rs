@@ -18,6 +18,8 @@ pub const PASSWORD_MIN_CHARS_FLOOR: usize = 8;
 pub struct Username {
     pub display: String,
     pub key: String,
+    /// The confusable skeleton of `key` (unique too: see `username_skeleton`).
+    pub skeleton: String,
 }
 
 /// The comparison key for any username-like input, valid or not: NFKC, then Unicode case
@@ -39,6 +41,41 @@ pub fn username_key(raw: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Whether some account could have this name (registration's length and control-character
+/// rules, which every stored name has always met). A sign-in with any other name is refused at
+/// once, before anything is looked up or stored.
+pub fn could_be_a_username(raw: &str) -> bool {
+    // Cheap bound first: NFKC can expand a character up to 18-fold, never shrink 4 bytes of
+    // UTF-8 to less than one character.
+    if raw.len() > USERNAME_MAX_CHARS * 4 * 18 {
+        return false;
+    }
+    let normalised: String = raw.trim().nfkc().collect();
+    let length = normalised.trim().chars().count();
+    (USERNAME_MIN_CHARS..=USERNAME_MAX_CHARS).contains(&length)
+        && !normalised.chars().any(char::is_control)
+}
+
+/// Characters that render as nothing or reorder text: default-ignorable code points (zero-width
+/// space and joiners, BOM, Hangul fillers, variation selectors...) and bidirectional controls.
+/// Two names differing only by them look identical.
+pub fn is_invisible(c: char) -> bool {
+    use unicode_security::GeneralSecurityProfile;
+    use unicode_security::general_security_profile::IdentifierType;
+    matches!(c.identifier_type(), Some(IdentifierType::Default_Ignorable))
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+            | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// The UTS #39 confusable skeleton of a username key: names that look alike share it.
+pub fn username_skeleton(key: &str) -> String {
+    unicode_security::skeleton(key).collect()
 }
 
 pub fn parse_username(raw: &str) -> Result<Username, FieldError> {
@@ -63,8 +100,26 @@ pub fn parse_username(raw: &str) -> Result<Username, FieldError> {
             "Username must not contain control characters (tabs, newlines and the like).",
         ));
     }
+    if display.chars().any(is_invisible) {
+        return Err(FieldError::new(
+            "username",
+            "Username must not contain invisible characters (zero-width spaces or joiners, \
+             direction marks, fillers); they make names that look like someone else's.",
+        ));
+    }
+    if !display.chars().any(char::is_alphanumeric) {
+        return Err(FieldError::new(
+            "username",
+            "Username must contain at least one letter or digit.",
+        ));
+    }
     let key = username_key(&display);
-    Ok(Username { display, key })
+    let skeleton = username_skeleton(&key);
+    Ok(Username {
+        display,
+        key,
+        skeleton,
+    })
 }
 
 /// NFKC form of a password, for hashing and verifying; no other change, no truncation.
@@ -149,6 +204,60 @@ mod tests {
         assert!(parse_username("äöü").is_ok());
         assert!(parse_username(&"é".repeat(64)).is_ok());
         assert!(parse_username(&"é".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn invisible_and_direction_characters_are_refused_in_new_names() {
+        for hidden in [
+            "\u{200B}",
+            "\u{200C}",
+            "\u{200D}",
+            "\u{FEFF}",
+            "\u{2060}",
+            "\u{00AD}",
+            "\u{115F}",
+            "\u{1160}",
+            "\u{3164}",
+            "\u{FFA0}",
+            "\u{202E}",
+            "\u{2066}",
+            "\u{200F}",
+            "\u{061C}",
+            "\u{FE0F}",
+            "\u{E0041}",
+        ] {
+            let name = format!("ad{hidden}min");
+            assert!(parse_username(&name).is_err(), "{:?} was accepted", name);
+        }
+        assert!(parse_username("\u{3164}\u{3164}\u{3164}").is_err());
+        assert!(
+            parse_username("\u{2800}\u{2800}\u{2800}").is_err(),
+            "braille blanks"
+        );
+        assert!(parse_username("...").is_err());
+        assert!(parse_username("zoë-42").is_ok());
+        assert!(parse_username("Jürgen Müller").is_ok());
+        assert!(parse_username("李小龍").is_ok());
+    }
+
+    #[test]
+    fn look_alike_names_share_a_skeleton() {
+        let skeleton = |name: &str| parse_username(name).unwrap().skeleton;
+        assert_eq!(skeleton("admin"), skeleton("\u{0430}dmin"), "Cyrillic a");
+        assert_eq!(skeleton("admin"), skeleton("adm\u{0131}n"), "dotless i");
+        assert_eq!(skeleton("admin"), skeleton("ADMIN"));
+        assert_ne!(skeleton("admin"), skeleton("admins"));
+    }
+
+    #[test]
+    fn only_names_registration_could_accept_are_looked_up_at_sign_in() {
+        assert!(could_be_a_username("alice"));
+        assert!(could_be_a_username(&"é".repeat(64)));
+        assert!(!could_be_a_username(&"é".repeat(65)));
+        assert!(!could_be_a_username(&"a".repeat(15_000)));
+        assert!(!could_be_a_username("al\nice"));
+        assert!(!could_be_a_username("al\u{0}ice"));
+        assert!(!could_be_a_username("ab"));
     }
 
     #[test]

@@ -143,15 +143,32 @@ pub fn signing_index(rows: &[SigningKey], publication: Publication) -> Option<us
     )
 }
 
+/// When the signer chosen now will give way to a newer key (published long enough by then), if
+/// a newer key is waiting.
+pub fn signer_changes_at(rows: &[SigningKey], publication: Publication) -> Option<i64> {
+    let signer = signing_index(rows, publication)?;
+    rows[signer + 1..]
+        .iter()
+        .map(|row| row.created_at + publication.seconds)
+        .min()
+}
+
+/// A loaded key ring, and when it must be loaded again for its signer to change.
+pub struct LoadedRing {
+    pub ring: KeyRing,
+    pub signer_changes_at: Option<i64>,
+}
+
 /// Loads every active key; all verify, and the one `signing_index` picks signs.
 pub fn load_ring(
     conn: &mut Conn,
     secret: &ServerSecret,
     settings: &TokenSettings,
     publication: Publication,
-) -> Result<KeyRing, AuthError> {
+) -> Result<LoadedRing, AuthError> {
     let rows = db::keys::active(conn)?;
     let signer = signing_index(&rows, publication);
+    let signer_changes_at = signer_changes_at(&rows, publication);
     let mut keys = Vec::with_capacity(rows.len());
     for (index, row) in rows.into_iter().enumerate() {
         if row.algorithm != ALGORITHM {
@@ -173,7 +190,10 @@ pub fn load_ring(
         };
         keys.push((row.kid, private_der, row.public_key));
     }
-    Ok(KeyRing::new(keys, settings))
+    Ok(LoadedRing {
+        ring: KeyRing::new(keys, settings),
+        signer_changes_at,
+    })
 }
 
 /// Adds a key: published at once, signing once `Publication::seconds` have passed. Tokens signed
@@ -262,6 +282,16 @@ mod tests {
         assert_eq!(signing_index(&[key_created_at(100)], at(100)), Some(0));
         let both_new = [key_created_at(100), key_created_at(101)];
         assert_eq!(signing_index(&both_new, at(101)), Some(1));
+    }
+
+    #[test]
+    fn the_ring_knows_when_its_signer_gives_way_to_a_newer_key() {
+        let at = |now| Publication { now, seconds: 30 };
+        let rotated = [key_created_at(0), key_created_at(100), key_created_at(110)];
+        assert_eq!(signer_changes_at(&rotated, at(100)), Some(130));
+        assert_eq!(signer_changes_at(&rotated, at(130)), Some(140));
+        assert_eq!(signer_changes_at(&rotated, at(140)), None);
+        assert_eq!(signer_changes_at(&[], at(0)), None);
     }
 
     #[test]

@@ -5,19 +5,22 @@ pub mod accounts;
 pub mod audit;
 pub mod clock;
 mod cpu_pool;
+pub mod devices;
 pub mod error;
 pub mod input;
 pub mod keys;
+pub mod key_service;
 pub mod password;
 pub mod refresh;
 pub mod secret;
 pub mod sessions;
+mod sign_in;
 pub mod throttle;
 pub mod tokens;
 mod verified;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -44,9 +47,12 @@ pub struct AuthConfig {
     pub registration_open: bool,
     /// Audit events older than this many seconds are deleted by `prune`.
     pub audit_retention_seconds: i64,
-    /// A new key is only published this long before it signs: the key reload interval, so
-    /// every instance has it in its JWKS first.
+    /// A new key is only published this long before it signs (see `key_publish_seconds`).
     pub key_publish_seconds: i64,
+    /// How long verifiers may cache the JWKS (its `Cache-Control: max-age`).
+    pub jwks_max_age_seconds: i64,
+    /// Whether a lost refresh answer can be fetched again after the reuse grace window.
+    pub refresh_retry: refresh::RefreshRetry,
 }
 
 /// What a successful login or refresh hands to the client.
@@ -58,6 +64,9 @@ pub struct IssuedTokens {
     pub refresh_expires_in: i64,
     pub session_id: String,
     pub user_id: String,
+    /// After a sign-in: the trusted-device token for the client to keep and send back at its
+    /// next sign-in (see `devices.rs`).
+    pub device_token: Option<String>,
 }
 
 pub struct AuthService {
@@ -67,15 +76,19 @@ pub struct AuthService {
     keys: KeyRingHandle,
     secret: Arc<ServerSecret>,
     refresh_key: Zeroizing<[u8; 32]>,
+    /// Keys the throttle counters' names (no typed username is stored).
+    throttle_key: Zeroizing<[u8; 32]>,
+    /// Signs trusted-device tokens.
+    device_key: Zeroizing<[u8; 32]>,
+    checks_in_flight: throttle::InFlight,
     clock: Clock,
     event_counts: audit::EventCounts,
     /// When the keys were last re-read because a token named a kid we did not know.
     last_key_refetch: Mutex<Option<Instant>>,
+    /// What the loaded key ring was made from, to notice changes cheaply.
+    key_watch: Mutex<key_service::KeyWatch>,
 }
 
-/// An unknown kid re-reads the keys at most this often, so tokens with made-up kids cannot
-/// turn into a stream of database reads.
-const KEY_REFETCH_INTERVAL: Duration = Duration::from_secs(1);
 
 impl AuthService {
     /// Makes sure a signing key exists and loads the key ring.
@@ -92,19 +105,35 @@ impl AuthService {
             now: clock.now(),
             seconds: config.key_publish_seconds,
         };
-        let ring = keys::load_ring(&mut conn, &secret, &config.tokens, publication)?;
+        let fingerprint = crate::db::keys::fingerprint(&mut conn)?;
+        let loaded = keys::load_ring(&mut conn, &secret, &config.tokens, publication)?;
         drop(conn);
-        Ok(AuthService {
+        let auth = AuthService {
             passwords: PasswordHasher::new(config.bcrypt_cost, pepper),
             refresh_key: secret.derive_key("refresh-token-successor"),
-            keys: KeyRingHandle::new(ring),
+            throttle_key: secret.derive_key("sign-in-throttle-key"),
+            device_key: secret.derive_key("trusted-device-token"),
+            checks_in_flight: throttle::InFlight::default(),
+            keys: KeyRingHandle::new(loaded.ring),
+            key_watch: Mutex::new(key_service::KeyWatch {
+                fingerprint,
+                signer_changes_at: loaded.signer_changes_at,
+            }),
             db,
             config,
             secret,
             clock,
             event_counts: audit::EventCounts::default(),
             last_key_refetch: Mutex::new(None),
-        })
+        };
+        let filled = auth.backfill_username_skeletons()?;
+        if filled > 0 {
+            tracing::info!(
+                users = filled,
+                "recorded the look-alike skeleton of existing usernames"
+            );
+        }
+        Ok(auth)
     }
 
     pub fn db(&self) -> &Db {
@@ -123,67 +152,6 @@ impl AuthService {
         self.keys.get()
     }
 
-    /// Re-reads the keys from the database (picks up `latchkey keys rotate`, here or on another
-    /// instance). An unchanged key set keeps the current ring and its verified-token cache.
-    pub fn reload_keys(&self) -> Result<(), AuthError> {
-        let ring = keys::load_ring(
-            &mut *self.db.conn()?,
-            &self.secret,
-            &self.config.tokens,
-            self.key_publication(),
-        )?;
-        let current = self.keys.get();
-        if ring.jwks_etag() != current.jwks_etag() || ring.signing_kid() != current.signing_kid() {
-            self.keys.replace(ring);
-        }
-        Ok(())
-    }
-
-    fn key_publication(&self) -> keys::Publication {
-        keys::Publication {
-            now: self.clock.now(),
-            seconds: self.config.key_publish_seconds,
-        }
-    }
-
-    pub fn rotate_keys(&self) -> Result<String, AuthError> {
-        let kid = keys::rotate(&mut *self.db.conn()?, &self.secret, self.clock.now())?;
-        self.reload_keys()?;
-        Ok(kid)
-    }
-
-    /// Retires a key: it stops verifying (tokens it signed are refused at once) and leaves the
-    /// JWKS. The signing key cannot be retired; rotate first.
-    /// A signing key can be retired once a newer key exists (a leaked key must not wait for
-    /// the newer one's publication time); the newer one then signs at once.
-    pub fn retire_key(&self, kid: &str) -> Result<(), AuthError> {
-        let mut conn = self.db.conn()?;
-        let newest = keys::list(&mut conn, self.key_publication())?
-            .into_iter()
-            .rev()
-            .find(|key| key.retired_at.is_none())
-            .map(|key| key.kid);
-        if newest.as_deref() == Some(kid) {
-            return Err(AuthError::Invalid(vec![FieldError::new(
-                "kid",
-                "That is the newest key, which signs new tokens; run `latchkey keys rotate` \
-                 first, then retire it.",
-            )]));
-        }
-        if !crate::db::keys::retire(&mut conn, kid, self.clock.now())? {
-            return Err(AuthError::Invalid(vec![FieldError::new(
-                "kid",
-                "No active key has that kid; see `latchkey keys list`.",
-            )]));
-        }
-        drop(conn);
-        self.reload_keys()
-    }
-
-    pub fn list_keys(&self) -> Result<Vec<keys::KeyInfo>, AuthError> {
-        keys::list(&mut *self.db.conn()?, self.key_publication())
-    }
-
     /// The key that signs and encrypts the page-session cookie: derived from the server secret,
     /// so restarts and other instances keep everyone signed in.
     pub fn page_cookie_key(&self) -> Zeroizing<[u8; 64]> {
@@ -192,34 +160,7 @@ impl AuthService {
 
     /// Checks an access token without the database.
     pub fn verify_access_token(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        self.keys.get().verify(token)
-    }
-
-    /// Like `verify_access_token`, but a kid we do not know yet re-reads the keys first (at most
-    /// once a second): another instance may have just rotated. Reads the database; call it
-    /// from a blocking thread, and only after `verify_access_token` said `UnknownKey`.
-    pub fn verify_access_token_refetching(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        match self.verify_access_token(token) {
-            Err(TokenError::UnknownKey) if self.may_refetch_keys() => {
-                if let Err(error) = self.reload_keys() {
-                    tracing::warn!(%error, "could not re-read the signing keys");
-                }
-                self.verify_access_token(token)
-            }
-            other => other,
-        }
-    }
-
-    fn may_refetch_keys(&self) -> bool {
-        let Ok(mut last) = self.last_key_refetch.lock() else {
-            return false;
-        };
-        let now = Instant::now();
-        if last.is_some_and(|at| now.duration_since(at) < KEY_REFETCH_INTERVAL) {
-            return false;
-        }
-        *last = Some(now);
-        true
+        self.keys.get().verify(token, self.clock.now())
     }
 
     fn issue(
@@ -250,6 +191,7 @@ impl AuthService {
             refresh_expires_in: (self.config.lifetimes.ends_at(session) - now).max(0),
             session_id: session.id.clone(),
             user_id: user.id.clone(),
+            device_token: None,
         })
     }
 }

@@ -84,6 +84,24 @@ impl PasswordHasher {
         bcrypt_verify(self.prehash(password), bcrypt_part)
     }
 
+    /// Whether a stored hash (that just verified) should be made again: another bcrypt cost, or
+    /// hashed with or without a pepper unlike the configured one. An old cheap hash answers
+    /// faster than the dummy hash of unknown users, which tells that the username exists.
+    pub fn needs_rehash(&self, stored: &str) -> bool {
+        let (peppered, bcrypt_part) = if let Some(rest) = stored.strip_prefix(SCHEME_PEPPERED) {
+            (true, rest)
+        } else if let Some(rest) = stored.strip_prefix(SCHEME) {
+            (false, rest)
+        } else {
+            return true;
+        };
+        let cost = bcrypt_part
+            .split('$')
+            .nth(2)
+            .and_then(|cost| cost.parse::<u32>().ok());
+        peppered != self.pepper.is_some() || cost != Some(self.cost)
+    }
+
     /// Spends the same work as `verify` on a hash that matches nothing.
     pub fn verify_dummy(&self, password: &str) {
         let dummy = self.dummy.get_or_init(|| {
@@ -140,6 +158,20 @@ mod tests {
         assert!(peppered.verify("correct horse battery", &old));
         assert!(peppered.verify("correct horse battery", &new));
         assert!(!plain.verify("correct horse battery", &new));
+    }
+
+    #[test]
+    fn hashes_of_another_cost_or_pepper_need_rehashing() {
+        let cheap = PasswordHasher::new(4, None);
+        let current = PasswordHasher::new(5, None);
+        let peppered = PasswordHasher::new(5, Some(b"pepper pepper pepper".to_vec()));
+        let old = cheap.hash("correct horse battery").unwrap();
+        let new = current.hash("correct horse battery").unwrap();
+        assert!(current.needs_rehash(&old), "cost 4 under cost 5");
+        assert!(!current.needs_rehash(&new));
+        assert!(peppered.needs_rehash(&new), "no pepper yet");
+        assert!(!peppered.needs_rehash(&peppered.hash("x").unwrap()));
+        assert!(current.needs_rehash("plain-text"));
     }
 
     #[test]

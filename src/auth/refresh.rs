@@ -58,12 +58,24 @@ impl RefreshSecret {
     }
 }
 
+/// What presenting the predecessor of an unused successor again means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefreshRetry {
+    /// It gets that same successor for as long as the session lives: the client most likely
+    /// never received the answer that carried it (a closed tab, a dropped connection).
+    #[default]
+    SameSuccessor,
+    /// Only inside the reuse grace window; later it counts as reuse (the session is revoked).
+    Strict,
+}
+
 /// What to do with a presented refresh token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
     /// Unused token of a live session: mark it used and issue its successor.
     Rotate,
-    /// Used moments ago and its successor is still unused: hand out that same successor.
+    /// Used before, and its successor is still unused: hand out that same successor (no new
+    /// branch). Reuse is then detected one step later, if two parties both use the successor.
     ReissueSuccessor,
     /// Used before: someone replays a token. Revoke the whole session.
     Reuse,
@@ -73,24 +85,34 @@ pub enum Rotation {
 
 /// The rotation rules, free of storage. `successor_unused` is `None` when the token has no
 /// successor (it was never exchanged, or the family was cut).
+///
+/// - An unused token rotates.
+/// - Inside the grace window, a used token whose successor is unused gets that successor
+///   (concurrent tabs, retries).
+/// - After it, the same holds with `SameSuccessor` (a lost answer), but only once per token: a
+///   token that was itself handed out by such a late retry (`retried_at`) has been given to two
+///   parties, so its second use is reuse.
+/// - A token whose successor was used (two generations old) is always reuse.
 pub fn decide(
     token: &RefreshToken,
     session: &Session,
     successor_unused: Option<bool>,
     now: i64,
     lifetimes: &Lifetimes,
+    retry: RefreshRetry,
 ) -> Rotation {
     if !is_live(session, now, lifetimes) {
         return Rotation::Refuse;
     }
-    match token.used_at {
-        None => Rotation::Rotate,
-        Some(used_at)
-            if now - used_at <= lifetimes.reuse_grace && successor_unused == Some(true) =>
-        {
-            Rotation::ReissueSuccessor
-        }
-        Some(_) => Rotation::Reuse,
+    let Some(used_at) = token.used_at else {
+        return Rotation::Rotate;
+    };
+    let in_grace = now - used_at <= lifetimes.reuse_grace;
+    let late_retry_allowed = retry == RefreshRetry::SameSuccessor && token.retried_at.is_none();
+    if successor_unused == Some(true) && (in_grace || late_retry_allowed) {
+        Rotation::ReissueSuccessor
+    } else {
+        Rotation::Reuse
     }
 }
 
@@ -130,6 +152,40 @@ impl AuthService {
         }
     }
 
+    /// The cookie flow's refresh. The browser may send several cookies of the refresh cookie's
+    /// name (without secure cookies, another site on the same host can plant one with a
+    /// narrower `Path`, which browsers send first). With a page session, only a token of that
+    /// page session's own session is used; without one, more than one candidate is refused.
+    pub fn refresh_cookie(
+        &self,
+        candidates: &[String],
+        page_session: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<IssuedTokens, AuthError> {
+        const MAX_CANDIDATES: usize = 8;
+        let chosen = match (page_session, candidates) {
+            (_, []) => None,
+            (None, [only]) => Some(only),
+            (None, _) => None,
+            (Some(session_id), candidates) => {
+                let mut conn = self.db.conn()?;
+                let mut own = None;
+                for candidate in candidates.iter().take(MAX_CANDIDATES) {
+                    let Some(secret) = RefreshSecret::parse(candidate) else {
+                        continue;
+                    };
+                    let token = db::refresh_tokens::find_by_hash(&mut conn, &secret.hash())?;
+                    if token.is_some_and(|token| token.session_id == session_id) {
+                        own = Some(candidate);
+                        break;
+                    }
+                }
+                own
+            }
+        };
+        self.refresh(chosen.ok_or(AuthError::InvalidRefreshToken)?, client)
+    }
+
     fn rotate_in_transaction(
         &self,
         conn: &mut Conn,
@@ -147,6 +203,7 @@ impl AuthService {
             None => None,
         };
         let successor_unused = successor.as_ref().map(|s| s.used_at.is_none());
+        let successor_id = successor.as_ref().map(|s| s.id);
         let secret = RefreshSecret::successor_of(&self.refresh_key, hash);
 
         let rotation = decide(
@@ -155,6 +212,7 @@ impl AuthService {
             successor_unused,
             now,
             &self.config.lifetimes,
+            self.config.refresh_retry,
         );
         let event = |kind, outcome| {
             AuditEvent::new(kind, outcome)
@@ -175,13 +233,27 @@ impl AuthService {
                 Ok(Outcome::ReuseDetected)
             }
             Rotation::ReissueSuccessor => {
+                let in_grace = token
+                    .used_at
+                    .is_some_and(|used| now - used <= self.config.lifetimes.reuse_grace);
+                let detail = if in_grace {
+                    "same successor, grace window"
+                } else {
+                    // Now held by two parties if this is not the client that lost the answer:
+                    // the successor's own second use will be reuse.
+                    if let Some(id) = successor_id {
+                        db::refresh_tokens::mark_retried(conn, id, now)?;
+                    }
+                    "same successor, earlier answer lost"
+                };
+                db::sessions::touch(conn, &session.id, now, client.ip.as_deref())?;
                 let reissued = event(EventKind::Refreshed, EventOutcome::Success);
-                self.audit_in(
-                    conn,
-                    reissued.detail("same successor, grace window"),
-                    client,
-                    now,
-                )?;
+                self.audit_in(conn, reissued.detail(detail), client, now)?;
+                let session = Session {
+                    last_used_at: now,
+                    ip: client.ip.clone(),
+                    ..session
+                };
                 Ok(Outcome::Issued {
                     session,
                     user,
@@ -286,7 +358,26 @@ mod tests {
             parent_id: None,
             issued_at: 0,
             used_at,
+            retried_at: None,
         }
+    }
+
+    /// The default rules.
+    fn decide(
+        token: &RefreshToken,
+        session: &Session,
+        successor_unused: Option<bool>,
+        now: i64,
+        lifetimes: &Lifetimes,
+    ) -> Rotation {
+        super::decide(
+            token,
+            session,
+            successor_unused,
+            now,
+            lifetimes,
+            RefreshRetry::SameSuccessor,
+        )
     }
 
     #[test]
@@ -307,21 +398,58 @@ mod tests {
     }
 
     #[test]
-    fn a_token_used_after_the_grace_window_is_reuse() {
+    fn the_predecessor_of_an_unused_successor_gets_it_again_long_after_the_grace_window() {
         let used = token(Some(100));
+        let later = session(100);
         assert_eq!(
-            decide(&used, &session(100), Some(true), 111, &LIFETIMES),
+            decide(&used, &later, Some(true), 599, &LIFETIMES),
+            Rotation::ReissueSuccessor
+        );
+    }
+
+    #[test]
+    fn a_token_handed_out_by_a_late_retry_is_reuse_on_its_second_use_after_the_grace_window() {
+        let shared = RefreshToken {
+            retried_at: Some(300),
+            ..token(Some(305))
+        };
+        assert_eq!(
+            decide(&shared, &session(100), Some(true), 310, &LIFETIMES),
+            Rotation::ReissueSuccessor,
+            "inside its grace window it is still a retry"
+        );
+        assert_eq!(
+            decide(&shared, &session(100), Some(true), 316, &LIFETIMES),
             Rotation::Reuse
         );
     }
 
     #[test]
-    fn a_token_two_generations_old_is_reuse_even_inside_the_grace_window() {
+    fn strict_retry_makes_it_reuse_after_the_grace_window() {
         let used = token(Some(100));
-        assert_eq!(
-            decide(&used, &session(100), Some(false), 101, &LIFETIMES),
-            Rotation::Reuse
-        );
+        let strict = |now| {
+            super::decide(
+                &used,
+                &session(100),
+                Some(true),
+                now,
+                &LIFETIMES,
+                RefreshRetry::Strict,
+            )
+        };
+        assert_eq!(strict(110), Rotation::ReissueSuccessor);
+        assert_eq!(strict(111), Rotation::Reuse);
+    }
+
+    #[test]
+    fn a_token_two_generations_old_is_reuse_inside_and_after_the_grace_window() {
+        let used = token(Some(100));
+        for now in [101, 111, 500] {
+            assert_eq!(
+                decide(&used, &session(100), Some(false), now, &LIFETIMES),
+                Rotation::Reuse
+            );
+        }
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The server secret: the one thing a copy of the database does not contain. Every other key
 //! (signing-key encryption, refresh-token derivation, the page-cookie key) is derived from it.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use base64::Engine;
@@ -89,19 +89,15 @@ impl ServerSecret {
             path: file.display().to_string(),
             reason,
         };
-        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent).map_err(|e| failed(e.to_string()))?;
+        if let Some(parent) = file.parent() {
+            crate::files::ensure_private_dir(parent).map_err(|e| failed(e.to_string()))?;
         }
         let mut bytes = vec![0u8; GENERATED_SECRET_BYTES];
         getrandom::fill(&mut bytes).map_err(|e| failed(e.to_string()))?;
         let encoded = Zeroizing::new(URL_SAFE_NO_PAD.encode(&bytes));
         // create_new: two instances starting at once must not overwrite each other's secret.
-        let mut handle = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(file)
-            .map_err(|e| failed(e.to_string()))?;
+        let mut handle =
+            crate::files::create_private_file(file).map_err(|e| failed(e.to_string()))?;
         handle
             .write_all(format!("{}\n", encoded.as_str()).as_bytes())
             .and_then(|_| handle.sync_all())

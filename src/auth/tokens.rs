@@ -160,19 +160,20 @@ impl KeyRing {
             .map_err(|e| AuthError::Internal(format!("signing failed: {e}")))
     }
 
-    /// Verifies signature, algorithm, type, issuer, audience, expiry and not-before.
-    /// Needs no database: a revoked session's token stays valid until it expires.
-    pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+    /// Verifies signature, algorithm, type, issuer, audience, and expiry and not-before at
+    /// `now` (the server's clock). Needs no database: a revoked session's token stays valid
+    /// until it expires.
+    pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, TokenError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
         let digest = VerifiedTokens::digest(token);
-        if let Some(known) = self.verified.get(&digest, self.leeway) {
-            return known;
+        if let Some(known) = self.verified.get(&digest) {
+            return check_times(known, self.leeway, now);
         }
         let claims = self.verify_fully(token)?;
         self.verified.insert(digest, &claims);
-        Ok(claims)
+        check_times(claims, self.leeway, now)
     }
 
     fn verify_fully(&self, token: &str) -> Result<AccessClaims, TokenError> {
@@ -218,14 +219,28 @@ impl KeyRing {
     }
 }
 
-/// jsonwebtoken's defaults allow 60 s of leeway and skip `nbf`; everything is set explicitly.
+/// `exp` and `nbf` against the server's clock, with the configured leeway.
+fn check_times(claims: AccessClaims, leeway: u64, now: i64) -> Result<AccessClaims, TokenError> {
+    let leeway = leeway as i64;
+    if claims.exp < now - leeway {
+        Err(TokenError::Expired)
+    } else if claims.nbf > now + leeway {
+        Err(TokenError::NotYetValid)
+    } else {
+        Ok(claims)
+    }
+}
+
+/// Everything is set explicitly (jsonwebtoken's defaults allow 60 s of leeway and skip `nbf`).
+/// The times are checked by `check_times` with the server's clock, not jsonwebtoken's reading
+/// of the system clock: one notion of "now" for issuing and checking.
 fn validation(settings: &TokenSettings) -> Validation {
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.algorithms = vec![Algorithm::EdDSA];
     validation.leeway = settings.leeway_seconds;
     validation.reject_tokens_expiring_in_less_than = 0;
-    validation.validate_exp = true;
-    validation.validate_nbf = true;
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
     validation.validate_aud = true;
     validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
     validation.set_issuer(&[&settings.issuer]);
@@ -303,11 +318,15 @@ mod forged_tokens {
         json!({ "alg": "EdDSA", "typ": "at+jwt", "kid": KID })
     }
 
-    fn claims() -> Value {
-        let now = std::time::SystemTime::now()
+    fn now() -> i64 {
+        std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
-            .as_secs() as i64;
+            .as_secs() as i64
+    }
+
+    fn claims() -> Value {
+        let now = now();
         json!({
             "iss": "latchkey", "aud": "latchkey", "sub": "user-1", "name": "alice",
             "role": "user", "sid": "session-1", "iat": now, "nbf": now, "exp": now + 900,
@@ -318,7 +337,7 @@ mod forged_tokens {
     #[test]
     fn the_untouched_token_verifies() {
         let (ring, key) = ring_and_key();
-        let claims = ring.verify(&sign(&key, &header(), &claims())).unwrap();
+        let claims = ring.verify(&sign(&key, &header(), &claims()), now()).unwrap();
         assert_eq!(claims.sub, "user-1");
     }
 
@@ -328,7 +347,7 @@ mod forged_tokens {
         for claim in ["exp", "nbf", "iat", "iss", "aud", "sub", "sid"] {
             let mut forged = claims();
             forged.as_object_mut().unwrap().remove(claim);
-            let refused = ring.verify(&sign(&key, &header(), &forged));
+            let refused = ring.verify(&sign(&key, &header(), &forged), now());
             assert!(refused.is_err(), "a token without {claim} was accepted");
         }
     }
@@ -339,12 +358,12 @@ mod forged_tokens {
         for claim in ["exp", "nbf", "iat"] {
             let mut forged = claims();
             forged[claim] = json!(forged[claim].to_string());
-            let refused = ring.verify(&sign(&key, &header(), &forged));
+            let refused = ring.verify(&sign(&key, &header(), &forged), now());
             assert!(refused.is_err(), "{claim} as a string was accepted");
         }
         let mut far_future = claims();
         far_future["exp"] = json!("99999999999");
-        assert!(ring.verify(&sign(&key, &header(), &far_future)).is_err());
+        assert!(ring.verify(&sign(&key, &header(), &far_future), now()).is_err());
     }
 
     #[test]
@@ -354,7 +373,7 @@ mod forged_tokens {
         let with = |field: &str, value: i64| {
             let mut forged = claims();
             forged[field] = json!(value);
-            ring.verify(&sign(&key, &header(), &forged))
+            ring.verify(&sign(&key, &header(), &forged), now)
         };
         assert_eq!(with("exp", now - 6).unwrap_err(), TokenError::Expired);
         assert!(with("exp", now - 2).is_ok(), "inside the 5 s leeway");
@@ -368,19 +387,19 @@ mod forged_tokens {
         for typ in [json!("JWT"), json!(null), json!("at+jwt+x")] {
             let mut forged = header();
             forged["typ"] = typ;
-            let refused = ring.verify(&sign(&key, &forged, &claims()));
+            let refused = ring.verify(&sign(&key, &forged, &claims()), now());
             assert_eq!(refused.unwrap_err(), TokenError::WrongType);
         }
         let mut issuer = claims();
         issuer["iss"] = json!("someone-else");
         assert_eq!(
-            ring.verify(&sign(&key, &header(), &issuer)).unwrap_err(),
+            ring.verify(&sign(&key, &header(), &issuer), now()).unwrap_err(),
             TokenError::WrongIssuer
         );
         let mut audience = claims();
         audience["aud"] = json!("billing");
         assert_eq!(
-            ring.verify(&sign(&key, &header(), &audience)).unwrap_err(),
+            ring.verify(&sign(&key, &header(), &audience), now()).unwrap_err(),
             TokenError::WrongAudience
         );
     }
@@ -399,7 +418,7 @@ mod forged_tokens {
         ] {
             let mut forged = header();
             forged[name] = value;
-            let refused = ring.verify(&sign(&key, &forged, &claims()));
+            let refused = ring.verify(&sign(&key, &forged, &claims()), now());
             assert!(
                 matches!(
                     refused,
@@ -410,7 +429,7 @@ mod forged_tokens {
         }
         let mut unknown = header();
         unknown["kid"] = json!("not-ours");
-        let refused = ring.verify(&sign(&key, &unknown, &claims()));
+        let refused = ring.verify(&sign(&key, &unknown, &claims()), now());
         assert_eq!(refused.unwrap_err(), TokenError::UnknownKey);
     }
 }

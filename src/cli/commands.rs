@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::{AddUser, CliError, Command, ConfigCommand, KeysCommand, SessionsCommand, UserCommand};
+use crate::auth::accounts::Change;
 use crate::auth::sessions::{ClientInfo, ROLE_ADMIN, ROLE_USER};
 use crate::auth::{AuthService, Clock};
 use crate::config::Settings;
@@ -60,23 +61,38 @@ pub fn run_command(settings: Settings, command: Command) -> Result<(), CliError>
 fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<(), CliError> {
     match command {
         UserCommand::Add(add) => add_user(auth, &add, cli),
-        UserCommand::SetRole { username, role } => {
-            let user = auth.set_role(&username, role.as_str())?;
-            println!("{} is now {}", user.username, user.role);
+        UserCommand::SetRole {
+            username,
+            role,
+            force,
+        } => {
+            match auth.set_role(&username, role.as_str(), None, force, cli)? {
+                Change::Done(user) => println!("{} is now {}", user.username, user.role),
+                Change::Already => println!("{username} already has the {} role", role.as_str()),
+            }
             Ok(())
         }
-        UserCommand::Disable { username } => {
-            let revoked = auth.disable_user(&auth.user_id_by_name(&username)?, None, cli)?;
-            println!("{username} is disabled; {revoked} session(s) ended");
+        UserCommand::Disable { username, force } => {
+            let id = auth.user_id_by_name(&username)?;
+            match auth.disable_user(&id, None, force, cli)? {
+                Change::Done(revoked) => {
+                    println!("{username} is disabled; {revoked} session(s) ended")
+                }
+                Change::Already => println!("{username} was already disabled; nothing changed"),
+            }
             Ok(())
         }
         UserCommand::Enable { username } => {
-            auth.enable_user(&auth.user_id_by_name(&username)?, None, cli)?;
-            println!("{username} is enabled");
+            match auth.enable_user(&auth.user_id_by_name(&username)?, None, cli)? {
+                Change::Done(()) => println!("{username} is enabled"),
+                Change::Already => println!("{username} was already enabled; nothing changed"),
+            }
             Ok(())
         }
-        UserCommand::Delete { username, .. } => {
-            auth.delete_user(&auth.user_id_by_name(&username)?, None, cli)?;
+        UserCommand::Delete {
+            username, force, ..
+        } => {
+            auth.delete_user(&auth.user_id_by_name(&username)?, None, force, cli)?;
             println!("{username} is deleted, with every session");
             Ok(())
         }
@@ -158,15 +174,20 @@ fn keys(auth: &AuthService, command: KeysCommand) -> Result<(), CliError> {
     match command {
         KeysCommand::Rotate => {
             let kid = auth.rotate_keys()?;
+            let seconds = auth.config().key_publish_seconds;
             println!(
-                "new key {kid}: published in the JWKS now; it signs new tokens after {} s \
-                 (LATCHKEY_KEY_RELOAD_INTERVAL), when every instance has it",
-                auth.config().key_publish_seconds
+                "new key {kid}: every running instance publishes it in its JWKS within about \
+                 1 s; it signs new tokens from {} (in {seconds} s), once verifiers' cached \
+                 copies of the JWKS (LATCHKEY_JWKS_MAX_AGE) have expired",
+                rfc3339(auth.clock().now() + seconds)
             );
         }
         KeysCommand::Retire { kid } => {
             auth.retire_key(&kid)?;
-            println!("retired {kid}: it left the JWKS, and tokens it signed are refused");
+            println!(
+                "retired {kid}: within about 1 s every running instance drops it from its JWKS \
+                 and refuses the tokens it signed"
+            );
         }
         KeysCommand::List => {
             println!("{:<45} {:<22} {:<22} signing", "kid", "created", "retired");
@@ -251,7 +272,7 @@ fn migrate_data(from: &str, to: &str) -> Result<(), CliError> {
         copied.sessions,
         copied.refresh_tokens,
         copied.signing_keys,
-        copied.login_throttles,
+        copied.sign_in_throttles,
         copied.auth_events,
         redacted(to)
     );

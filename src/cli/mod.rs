@@ -31,6 +31,10 @@ use commands::run_command;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Start even though the server secret exists and the SQLite database does not (it is
+    /// otherwise refused: it means the data was lost or the path is wrong).
+    #[arg(long, global = true)]
+    pub new_database: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,7 +116,12 @@ pub enum UserCommand {
     )]
     Add(AddUser),
     /// Disable a user: every session ends and sign-ins are refused until enabled.
-    Disable { username: String },
+    Disable {
+        username: String,
+        /// Go ahead even if this is the last enabled admin.
+        #[arg(long)]
+        force: bool,
+    },
     /// Enable a disabled user again.
     Enable { username: String },
     /// Give a user the admin or user role.
@@ -120,6 +129,9 @@ pub enum UserCommand {
         username: String,
         #[arg(value_enum)]
         role: Role,
+        /// Go ahead even if this demotes the last enabled admin.
+        #[arg(long)]
+        force: bool,
     },
     /// List users with their role and live sessions.
     List,
@@ -129,6 +141,9 @@ pub enum UserCommand {
         /// Confirm: deleting cannot be undone.
         #[arg(long, required = true)]
         yes: bool,
+        /// Go ahead even if this is the last enabled admin.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -192,6 +207,11 @@ pub(crate) enum CliError {
 
 fn describe_auth_error(error: &AuthError) -> String {
     match error {
+        AuthError::LastAdmin => "that is the only enabled admin: nobody could administer the \
+                                 server from the pages or the API afterwards; make another user \
+                                 an admin first (latchkey user set-role NAME admin), or repeat \
+                                 the command with --force"
+            .into(),
         AuthError::Invalid(errors) => errors
             .iter()
             .map(|e| e.message.as_str())
@@ -203,7 +223,10 @@ fn describe_auth_error(error: &AuthError) -> String {
 
 pub async fn run(cli: Cli) -> ExitCode {
     let settings = match Settings::load() {
-        Ok(settings) => settings,
+        Ok(settings) => Settings {
+            allow_new_database: cli.new_database,
+            ..settings
+        },
         Err(error) => {
             eprintln!("latchkey: {error}");
             return ExitCode::from(2);

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::auth::refresh::RefreshRetry;
 use crate::db::{Backend, redacted as redacted_url};
 
 use super::{
@@ -54,6 +55,23 @@ impl Settings {
                 "reuse_grace",
                 self.reuse_grace,
                 "must be at most 60s; a long grace window lets a stolen token ride along".into(),
+            ));
+        }
+        if self.jwks_max_age < Duration::from_secs(1) || self.jwks_max_age > Duration::from_secs(3600)
+        {
+            return Err(invalid(
+                "jwks_max_age",
+                self.jwks_max_age,
+                "must be between 1s and 1h; a rotated key waits this long before it signs".into(),
+            ));
+        }
+        if self.body_timeout < Duration::from_secs(1)
+            || self.body_timeout > Duration::from_secs(300)
+        {
+            return Err(invalid(
+                "body_timeout",
+                self.body_timeout,
+                "must be between 1s and 5m".into(),
             ));
         }
         if self.prune_interval < Duration::from_secs(1)
@@ -153,6 +171,14 @@ impl Settings {
             ("idle_ttl", d(self.idle_ttl)),
             ("absolute_ttl", d(self.absolute_ttl)),
             ("reuse_grace", d(self.reuse_grace)),
+            (
+                "refresh_retry",
+                match self.refresh_retry {
+                    RefreshRetry::SameSuccessor => "same-successor",
+                    RefreshRetry::Strict => "strict",
+                }
+                .into(),
+            ),
             ("leeway", d(self.leeway)),
             ("bcrypt_cost", self.bcrypt_cost.to_string()),
             ("password_min_length", self.password_min_length.to_string()),
@@ -181,11 +207,13 @@ impl Settings {
             ("prune_interval", d(self.prune_interval)),
             ("audit_retention", d(self.audit_retention)),
             ("key_reload_interval", d(self.key_reload_interval)),
+            ("jwks_max_age", d(self.jwks_max_age)),
             (
                 "workers",
                 self.workers
                     .map_or("(one per core)".into(), |w| w.to_string()),
             ),
+            ("body_timeout", d(self.body_timeout)),
             ("log", self.log.clone()),
             (
                 "log_format",

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::input::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS_FLOOR};
+use crate::auth::refresh::RefreshRetry;
 
 /// Longest access-token lifetime accepted: revocation takes effect at the latest this long
 /// after it is made, for services that verify tokens offline.
@@ -48,6 +49,9 @@ pub struct Settings {
     pub idle_ttl: Duration,
     pub absolute_ttl: Duration,
     pub reuse_grace: Duration,
+    /// `same-successor`: a refresh token whose successor was never used gets that successor
+    /// again, for as long as the session lives; `strict`: only inside `reuse_grace`.
+    pub refresh_retry: RefreshRetry,
     pub leeway: Duration,
     pub bcrypt_cost: u32,
     pub password_min_length: usize,
@@ -70,6 +74,9 @@ pub struct Settings {
     /// Audit events older than this are deleted by `prune`.
     pub audit_retention: Duration,
     pub key_reload_interval: Duration,
+    /// `Cache-Control: max-age` of the JWKS; a rotated key signs only after verifiers' cached
+    /// copies have expired.
+    pub jwks_max_age: Duration,
     pub workers: Option<usize>,
     pub log: String,
     /// `json`: one JSON object per line (for log shippers); `pretty`: for people.
@@ -78,6 +85,12 @@ pub struct Settings {
     pub metrics: bool,
     /// Serve `/metrics` on this address instead of the main one (keep it off the internet).
     pub metrics_addr: Option<String>,
+    /// A request body that has not arrived in full this long after the headers is refused
+    /// (408) and its connection closed.
+    pub body_timeout: Duration,
+    /// `--new-database` on the command line (not a setting): start even though the secret file
+    /// exists and the SQLite database does not.
+    pub allow_new_database: bool,
 }
 
 impl Default for Settings {
@@ -92,6 +105,7 @@ impl Default for Settings {
             idle_ttl: Duration::from_secs(7 * 24 * 3600),
             absolute_ttl: Duration::from_secs(30 * 24 * 3600),
             reuse_grace: Duration::from_secs(10),
+            refresh_retry: RefreshRetry::SameSuccessor,
             leeway: Duration::from_secs(5),
             bcrypt_cost: 12,
             password_min_length: 12,
@@ -109,11 +123,14 @@ impl Default for Settings {
             prune_interval: Duration::from_secs(3600),
             audit_retention: Duration::from_secs(90 * 24 * 3600),
             key_reload_interval: Duration::from_secs(30),
+            jwks_max_age: Duration::from_secs(300),
             workers: None,
             log: "info".into(),
             log_json: false,
             metrics: false,
             metrics_addr: None,
+            body_timeout: Duration::from_secs(10),
+            allow_new_database: false,
         }
     }
 }
@@ -147,6 +164,7 @@ pub const KEYS: &[&str] = &[
     "idle_ttl",
     "absolute_ttl",
     "reuse_grace",
+    "refresh_retry",
     "leeway",
     "bcrypt_cost",
     "password_min_length",
@@ -164,11 +182,13 @@ pub const KEYS: &[&str] = &[
     "prune_interval",
     "audit_retention",
     "key_reload_interval",
+    "jwks_max_age",
     "workers",
     "log",
     "log_format",
     "metrics",
     "metrics_addr",
+    "body_timeout",
 ];
 
 /// `LATCHKEY_*` variables that match no setting: almost always a typo worth a warning.
@@ -239,6 +259,14 @@ impl Settings {
                 "idle_ttl" => s.idle_ttl = duration(value).map_err(|p| invalid(&p))?,
                 "absolute_ttl" => s.absolute_ttl = duration(value).map_err(|p| invalid(&p))?,
                 "reuse_grace" => s.reuse_grace = duration(value).map_err(|p| invalid(&p))?,
+                "refresh_retry" => {
+                    s.refresh_retry = match value.as_str() {
+                        "same-successor" => RefreshRetry::SameSuccessor,
+                        "strict" => RefreshRetry::Strict,
+                        _ => return Err(invalid("write `same-successor` or `strict`")),
+                    }
+                }
+                "body_timeout" => s.body_timeout = duration(value).map_err(|p| invalid(&p))?,
                 "leeway" => s.leeway = duration(value).map_err(|p| invalid(&p))?,
                 "bcrypt_cost" => {
                     s.bcrypt_cost = parse_in_range(value, 4, 31).map_err(|p| invalid(&p))?
@@ -301,6 +329,7 @@ impl Settings {
                 "key_reload_interval" => {
                     s.key_reload_interval = duration(value).map_err(|p| invalid(&p))?
                 }
+                "jwks_max_age" => s.jwks_max_age = duration(value).map_err(|p| invalid(&p))?,
                 "workers" => {
                     s.workers = Some(parse_in_range(value, 1, 256).map_err(|p| invalid(&p))?)
                 }

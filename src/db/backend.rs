@@ -59,20 +59,74 @@ pub fn sqlite_path(url: &str) -> String {
         .to_string()
 }
 
-/// The URL with any password replaced, for logs, errors and `config check`.
+/// The URL with any password replaced, for logs, errors and `config check`: the user-info
+/// password, query parameters such as `?password=` or `sslpassword=`, and `password=...` in a
+/// libpq `key=value` connection string (quoted values included).
 pub fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+        return redacted_conninfo(url);
     };
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((credentials, host)) if credentials.contains(':') => {
             let user = credentials.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}{tail}")
+            format!("{user}:***@{host}")
         }
-        _ => url.to_owned(),
+        _ => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let pairs: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if is_password_key(key) => format!("{key}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", pairs.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+fn is_password_key(key: &str) -> bool {
+    key.to_ascii_lowercase().contains("password")
+}
+
+/// `host=db user=latchkey password='s3 cret'` -> `host=db user=latchkey password=***`.
+fn redacted_conninfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('=') {
+        let (before, after) = rest.split_at(at);
+        let before = before.trim_end();
+        let key = before.rsplit(char::is_whitespace).next().unwrap_or_default();
+        let after = after.trim_start_matches('=').trim_start();
+        let value_len = if let Some(quoted) = after.strip_prefix('\'') {
+            // Up to the closing quote that is not escaped by a backslash.
+            let mut escaped = false;
+            let end = quoted
+                .char_indices()
+                .find(|&(_, c)| {
+                    let closes = c == '\'' && !escaped;
+                    escaped = c == '\\' && !escaped;
+                    closes
+                })
+                .map_or(quoted.len(), |(i, _)| i + 1);
+            end + 1
+        } else {
+            after.find(char::is_whitespace).unwrap_or(after.len())
+        };
+        let (value, remaining) = after.split_at(value_len.min(after.len()));
+        out.push_str(before);
+        out.push('=');
+        out.push_str(if is_password_key(key) { "***" } else { value });
+        rest = remaining;
     }
+    out.push_str(rest);
+    out
 }
 
 /// Opens connections of the backend the URL names, so an unreachable PostgreSQL server is
@@ -313,5 +367,23 @@ mod tests {
             "postgres://latchkey@db/latchkey"
         );
         assert_eq!(redacted("data/latchkey.db"), "data/latchkey.db");
+        assert_eq!(
+            redacted("postgres://db/latchkey?user=lk&password=s3cret&sslmode=require"),
+            "postgres://db/latchkey?user=lk&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redacted("postgresql://db/latchkey?sslpassword=k3y"),
+            "postgresql://db/latchkey?sslpassword=***"
+        );
+        assert_eq!(
+            redacted("host=db user=lk password=s3cret dbname=latchkey"),
+            "host=db user=lk password=*** dbname=latchkey"
+        );
+        assert_eq!(
+            redacted("host=db password = 'it\\'s a secret' dbname=x"),
+            "host=db password=*** dbname=x"
+        );
+        let printed = redacted("password='s3 cret' host=db");
+        assert!(!printed.contains("s3") && !printed.contains("cret"), "{printed}");
     }
 }

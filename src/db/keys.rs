@@ -61,3 +61,16 @@ pub fn all(conn: &mut Conn) -> Result<Vec<SigningKey>, DbError> {
         .select(SigningKey::as_select())
         .load(conn)?)
 }
+
+/// Changes whenever a key is added or retired: (keys, newest generation, retired keys). Cheap
+/// enough to ask every second.
+pub fn fingerprint(conn: &mut Conn) -> Result<(i64, Option<i32>, i64), DbError> {
+    use diesel::dsl::{count, count_star, max};
+    Ok(signing_keys::table
+        .select((
+            count_star(),
+            max(signing_keys::generation),
+            count(signing_keys::retired_at),
+        ))
+        .first(conn)?)
+}

@@ -15,6 +15,7 @@ pub mod transfer;
 pub mod users;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
@@ -82,6 +83,49 @@ pub struct Db {
     pool: Pool<ConnectionManager>,
     /// SQLite: keeps the background checkpointer running while any clone of this `Db` lives.
     _checkpointer: Option<Checkpointer>,
+    /// SQLite: the file the pool opened, checked before every use.
+    file: Option<Arc<DatabaseFile>>,
+}
+
+/// The SQLite file a running server has open. If it is deleted or replaced (a restore gone
+/// wrong, a cleanup script), the open connections would go on writing to the old, unlinked
+/// file and acknowledge writes that vanish at the next start; instead every use is refused.
+struct DatabaseFile {
+    path: PathBuf,
+    device: u64,
+    inode: u64,
+}
+
+impl DatabaseFile {
+    fn of(path: &Path) -> Result<DatabaseFile, DbError> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).map_err(|e| DbError::Open {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Ok(DatabaseFile {
+            path: path.to_path_buf(),
+            device: meta.dev(),
+            inode: meta.ino(),
+        })
+    }
+
+    fn check(&self) -> Result<(), DbError> {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::metadata(&self.path) {
+            Ok(meta) if meta.dev() == self.device && meta.ino() == self.inode => Ok(()),
+            Ok(_) => Err(DbError::Unavailable(format!(
+                "the database file {} was replaced while the server had it open; restart \
+                 the server to use the new file",
+                self.path.display()
+            ))),
+            Err(_) => Err(DbError::Unavailable(format!(
+                "the database file {} was deleted while the server had it open; restore it \
+                 and restart the server",
+                self.path.display()
+            ))),
+        }
+    }
 }
 
 impl Db {
@@ -96,16 +140,7 @@ impl Db {
     pub fn connect(url: &str, pool_size: u32) -> Result<Db, DbError> {
         let backend = Backend::of(url);
         if let Backend::Sqlite = backend {
-            let path = backend::sqlite_path(url);
-            if let Some(parent) = Path::new(&path)
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(parent).map_err(|e| DbError::Open {
-                    path: parent.to_path_buf(),
-                    reason: e.to_string(),
-                })?;
-            }
+            prepare_private_files(Path::new(&backend::sqlite_path(url)))?;
         }
         let manager = ConnectionManager::new(url);
         let pool = Pool::builder()
@@ -119,30 +154,50 @@ impl Db {
                 path: PathBuf::from(backend::redacted(url)),
                 reason: e.to_string(),
             })?;
-        let checkpointer = match backend {
-            Backend::Sqlite => Some(Checkpointer::start(&backend::sqlite_path(url))),
-            Backend::Postgres => None,
+        let (checkpointer, file) = match backend {
+            Backend::Sqlite => {
+                let path = backend::sqlite_path(url);
+                let file = DatabaseFile::of(Path::new(&path))?;
+                (Some(Checkpointer::start(&path)), Some(Arc::new(file)))
+            }
+            Backend::Postgres => (None, None),
         };
         Ok(Db {
             pool,
             _checkpointer: checkpointer,
+            file,
         })
     }
 
     /// Writes a consistent copy of the live SQLite database to `path` (`VACUUM INTO`: online,
     /// no lock held against readers, and the copy is compact). Refuses to overwrite a file.
+    /// The copy is 0600 from its first byte: the empty file is made first (never through a
+    /// symbolic link), then filled.
     pub fn backup_to(&self, path: &Path) -> Result<(), DbError> {
-        if path.exists() {
-            return Err(DbError::Open {
-                path: path.to_path_buf(),
-                reason: "a file is already there; choose a new name".into(),
-            });
+        let refused = |reason: &str| DbError::Open {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        };
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(refused(
+                    "that is a symbolic link; name a new file (links are never followed)",
+                ));
+            }
+            Ok(_) => return Err(refused("a file is already there; choose a new name")),
+            Err(_) => {}
         }
         match &mut *self.conn()? {
             Conn::Sqlite(conn) => {
-                diesel::sql_query("VACUUM INTO ?")
+                crate::files::create_private_file(path).map_err(|e| refused(&e.to_string()))?;
+                let copied = diesel::sql_query("VACUUM INTO ?")
                     .bind::<diesel::sql_types::Text, _>(path.to_string_lossy())
-                    .execute(conn)?;
+                    .execute(conn);
+                if let Err(error) = copied {
+                    let _ = std::fs::remove_file(path);
+                    return Err(error.into());
+                }
+                crate::files::make_private(path).map_err(|e| refused(&e.to_string()))?;
                 Ok(())
             }
             Conn::Postgres(_) => Err(DbError::Unsupported(
@@ -153,6 +208,9 @@ impl Db {
     }
 
     pub fn conn(&self) -> Result<PooledConn, DbError> {
+        if let Some(file) = &self.file {
+            file.check()?;
+        }
         Ok(self.pool.get()?)
     }
 
@@ -168,6 +226,30 @@ impl Db {
         };
         matches!(has_pending_migrations(&mut conn), Ok(false))
     }
+}
+
+/// Makes the SQLite file's folder (0700 when created here) and the file itself (0600) before
+/// SQLite opens it, and takes group and other access away from files an older version left.
+/// SQLite gives the `-wal` and `-shm` files the database file's mode.
+fn prepare_private_files(path: &Path) -> Result<(), DbError> {
+    let failed = |path: &Path, e: std::io::Error| DbError::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    if path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        crate::files::ensure_private_dir(parent).map_err(|e| failed(parent, e))?;
+    }
+    if !path.exists() {
+        crate::files::create_private_file(path).map_err(|e| failed(path, e))?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        crate::files::make_private(&file).map_err(|e| failed(&file, e))?;
+    }
+    Ok(())
 }
 
 /// Messages for conditions that pass: a lock held too long, a read-only or full disk.

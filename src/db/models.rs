@@ -3,7 +3,9 @@
 
 use diesel::prelude::*;
 
-use super::schema::{auth_events, login_throttles, refresh_tokens, sessions, signing_keys, users};
+use super::schema::{
+    auth_events, refresh_tokens, sessions, sign_in_throttles, signing_keys, users,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
@@ -17,6 +19,9 @@ pub struct User {
     pub updated_at: i64,
     pub password_changed_at: i64,
     pub disabled_at: Option<i64>,
+    /// Bumped when sign-ins in flight must not become sessions (see the migration).
+    pub auth_epoch: i64,
+    pub username_skeleton: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -30,6 +35,7 @@ pub struct NewUser<'a> {
     pub created_at: i64,
     pub updated_at: i64,
     pub password_changed_at: i64,
+    pub username_skeleton: &'a str,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -67,6 +73,8 @@ pub struct RefreshToken {
     pub parent_id: Option<i64>,
     pub issued_at: i64,
     pub used_at: Option<i64>,
+    /// Handed out again to a client retrying after the grace window (see the migration).
+    pub retried_at: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]
@@ -102,9 +110,11 @@ pub struct NewSigningKey<'a> {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = login_throttles, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-pub struct LoginThrottle {
-    pub username_key: String,
+#[diesel(table_name = sign_in_throttles, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct SignInThrottle {
+    pub throttle_key: String,
+    pub scope: String,
+    pub user_id: Option<String>,
     pub failures: i32,
     pub locked_until: i64,
     pub last_failure_at: i64,

@@ -51,6 +51,14 @@ pub fn claim(conn: &mut Conn, id: i64, now: i64) -> Result<bool, DbError> {
     Ok(changed == 1)
 }
 
+/// Records that a token was handed out a second time (after the grace window).
+pub fn mark_retried(conn: &mut Conn, id: i64, now: i64) -> Result<(), DbError> {
+    diesel::update(refresh_tokens::table.find(id))
+        .set(refresh_tokens::retried_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// How many tokens of a session have not been exchanged yet (a healthy session has one).
 pub fn count_unused(conn: &mut Conn, session_id: &str) -> Result<i64, DbError> {
     Ok(refresh_tokens::table

@@ -16,8 +16,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_throttles (username_key) {
-        username_key -> Text,
+    sign_in_throttles (throttle_key) {
+        throttle_key -> Text,
+        scope -> Text,
+        user_id -> Nullable<Text>,
         failures -> Integer,
         locked_until -> BigInt,
         last_failure_at -> BigInt,
@@ -32,6 +34,7 @@ diesel::table! {
         parent_id -> Nullable<BigInt>,
         issued_at -> BigInt,
         used_at -> Nullable<BigInt>,
+        retried_at -> Nullable<BigInt>,
     }
 }
 
@@ -72,17 +75,20 @@ diesel::table! {
         updated_at -> BigInt,
         password_changed_at -> BigInt,
         disabled_at -> Nullable<BigInt>,
+        auth_epoch -> BigInt,
+        username_skeleton -> Nullable<Text>,
     }
 }
 
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(sign_in_throttles -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     auth_events,
-    login_throttles,
     refresh_tokens,
     sessions,
+    sign_in_throttles,
     signing_keys,
     users,
 );

@@ -130,7 +130,8 @@ pub fn revoke(conn: &mut Conn, id: &str, now: i64, reason: &str) -> Result<bool,
     Ok(changed > 0)
 }
 
-/// Revokes every live session of a user except `keep`; returns the ids of those revoked.
+/// Revokes every live session of a user except `keep`; returns the ids of those revoked. Sign-ins
+/// of the user still checking a password when this happens get no session either.
 pub fn revoke_all_for_user(
     conn: &mut Conn,
     user_id: &str,
@@ -138,6 +139,7 @@ pub fn revoke_all_for_user(
     at: LiveAt,
     reason: &str,
 ) -> Result<Vec<String>, DbError> {
+    super::users::bump_auth_epoch(conn, user_id)?;
     let targets = sessions::table
         .filter(sessions::user_id.eq(user_id))
         .filter(is_live(at))

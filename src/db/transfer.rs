@@ -4,8 +4,10 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-use super::models::{AuthEventRow, LoginThrottle, RefreshToken, Session, SigningKey, User};
-use super::schema::{auth_events, login_throttles, refresh_tokens, sessions, signing_keys, users};
+use super::models::{AuthEventRow, RefreshToken, Session, SignInThrottle, SigningKey, User};
+use super::schema::{
+    auth_events, refresh_tokens, sessions, sign_in_throttles, signing_keys, users,
+};
 use super::{Conn, DbError};
 
 /// Rows per read and per multi-row insert; 10 columns x 5,000 stays under PostgreSQL's limit of
@@ -19,7 +21,7 @@ pub struct Copied {
     pub sessions: usize,
     pub refresh_tokens: usize,
     pub signing_keys: usize,
-    pub login_throttles: usize,
+    pub sign_in_throttles: usize,
     pub auth_events: usize,
 }
 
@@ -71,12 +73,12 @@ pub fn copy_all(from: &mut Conn, to: &mut Conn) -> Result<Copied, DbError> {
                 sessions: copy_table!(from, to, sessions, id, Session, String::new()),
                 refresh_tokens: copy_table!(from, to, refresh_tokens, id, RefreshToken, 0),
                 signing_keys: copy_table!(from, to, signing_keys, kid, SigningKey, String::new()),
-                login_throttles: copy_table!(
+                sign_in_throttles: copy_table!(
                     from,
                     to,
-                    login_throttles,
-                    username_key,
-                    LoginThrottle,
+                    sign_in_throttles,
+                    throttle_key,
+                    SignInThrottle,
                     String::new()
                 ),
                 auth_events: copy_table!(from, to, auth_events, id, AuthEventRow, 0),

@@ -66,23 +66,16 @@ pub fn live_session_counts(
     Ok(rows.into_iter().collect())
 }
 
-/// Sets the role of the user with this key; returns the updated user if there is one.
-pub fn set_role(
-    conn: &mut Conn,
-    username_key: &str,
-    role: &str,
-    now: i64,
-) -> Result<Option<User>, DbError> {
-    Ok(
-        diesel::update(users::table.filter(users::username_key.eq(username_key)))
-            .set((users::role.eq(role), users::updated_at.eq(now)))
-            .returning(users::all_columns)
-            .get_result(conn)
-            .optional()?,
-    )
+/// Sets the role of a user; returns the updated user.
+pub fn set_role(conn: &mut Conn, id: &str, role: &str, now: i64) -> Result<User, DbError> {
+    Ok(diesel::update(users::table.find(id))
+        .set((users::role.eq(role), users::updated_at.eq(now)))
+        .returning(users::all_columns)
+        .get_result(conn)?)
 }
 
-/// Replaces a user's password hash.
+/// Replaces a user's password hash. Bumps `auth_epoch`: a sign-in that checked the old password
+/// while this happened does not get a session.
 pub fn set_password(
     conn: &mut Conn,
     id: &str,
@@ -94,23 +87,78 @@ pub fn set_password(
             users::password_hash.eq(password_hash),
             users::password_changed_at.eq(now),
             users::updated_at.eq(now),
+            users::auth_epoch.eq(users::auth_epoch + 1),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-/// Marks a user disabled (`Some(now)`) or enabled (`None`); returns whether the user exists.
+/// Replaces a hash by one of the same password at another cost, if it is still `old`. Not a
+/// password change: nothing else about the account changes.
+pub fn upgrade_password_hash(
+    conn: &mut Conn,
+    id: &str,
+    old: &str,
+    new: &str,
+) -> Result<bool, DbError> {
+    let changed = diesel::update(
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::password_hash.eq(old)),
+    )
+    .set(users::password_hash.eq(new))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Marks a user disabled (`Some(now)`, which bumps `auth_epoch`) or enabled (`None`); returns
+/// whether the user exists.
 pub fn set_disabled(
     conn: &mut Conn,
     id: &str,
     disabled_at: Option<i64>,
     now: i64,
 ) -> Result<bool, DbError> {
+    let bump = i64::from(disabled_at.is_some());
     let changed = diesel::update(users::table.find(id))
         .set((
             users::disabled_at.eq(disabled_at),
             users::updated_at.eq(now),
+            users::auth_epoch.eq(users::auth_epoch + bump),
         ))
         .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// Ends every sign-in still being checked for this user (see `auth_epoch`).
+pub fn bump_auth_epoch(conn: &mut Conn, id: &str) -> Result<(), DbError> {
+    diesel::update(users::table.find(id))
+        .set(users::auth_epoch.eq(users::auth_epoch + 1))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn count_enabled_admins(conn: &mut Conn) -> Result<i64, DbError> {
+    Ok(users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::disabled_at.is_null())
+        .count()
+        .get_result(conn)?)
+}
+
+/// (id, username key) of users without a confusable skeleton.
+pub fn without_skeleton(conn: &mut Conn) -> Result<Vec<(String, String)>, DbError> {
+    Ok(users::table
+        .filter(users::username_skeleton.is_null())
+        .order(users::created_at.asc())
+        .select((users::id, users::username_key))
+        .load(conn)?)
+}
+
+/// `DbError::Conflict` when another user holds the skeleton.
+pub fn set_skeleton(conn: &mut Conn, id: &str, skeleton: &str) -> Result<(), DbError> {
+    diesel::update(users::table.find(id))
+        .set(users::username_skeleton.eq(skeleton))
+        .execute(conn)?;
+    Ok(())
 }

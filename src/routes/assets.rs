@@ -10,13 +10,11 @@ const LATCHKEY_JS: &str = include_str!("../../static/latchkey.js");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        resource("/static/app.css")
-            .route(web::get().to(|| async { asset("text/css; charset=utf-8", APP_CSS) })),
+        resource("/static/app.css").get(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
     )
     .service(
-        resource("/static/latchkey.js").route(
-            web::get().to(|| async { asset("text/javascript; charset=utf-8", LATCHKEY_JS) }),
-        ),
+        resource("/static/latchkey.js")
+            .get(|| async { asset("text/javascript; charset=utf-8", LATCHKEY_JS) }),
     );
 }
 

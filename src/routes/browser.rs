@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use super::cookies::CookiePolicy;
 use super::limits::{Limit, RateLimits};
+use super::pages::page_session;
 use super::{blocking, resource};
 use crate::auth::AuthService;
 use crate::auth::sessions::{ClientInfo, EndedBy};
@@ -21,8 +22,8 @@ use crate::error::{ApiError, Problem};
 pub const FETCH_HEADER: &str = "x-latchkey-refresh";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/auth/refresh").route(web::post().to(refresh)))
-        .service(resource("/auth/logout").route(web::post().to(logout)));
+    cfg.service(resource("/auth/refresh").post(refresh))
+        .service(resource("/auth/logout").post(logout));
 }
 
 /// Refuses requests that a page on another site could have made.
@@ -33,19 +34,37 @@ pub fn check_fetch_origin(request: &HttpRequest) -> Result<(), ApiError> {
         )));
     }
     if let Some(origin) = request.headers().get(ORIGIN) {
+        let https = request
+            .app_data::<web::Data<CookiePolicy>>()
+            .is_some_and(|policy| policy.secure);
         let host = request.headers().get(HOST).and_then(|h| h.to_str().ok());
-        let origin_host = origin
+        let same = origin
             .to_str()
             .ok()
-            .and_then(|o| o.split_once("://"))
-            .map(|(_, authority)| authority);
-        if host.is_none() || origin_host != host {
+            .zip(host)
+            .is_some_and(|(origin, host)| same_origin(origin, host, https));
+        if !same {
             return Err(ApiError::Forbidden(
                 "This request comes from another site's page and was refused.".into(),
             ));
         }
     }
     Ok(())
+}
+
+/// Whether `origin` (the browser's `Origin` header) is this server: the same scheme (https when
+/// cookies are secure, http otherwise), host and port (default ports spelled or not).
+fn same_origin(origin: &str, host: &str, https: bool) -> bool {
+    let scheme = if https { "https" } else { "http" };
+    match (
+        url::Url::parse(origin),
+        url::Url::parse(&format!("{scheme}://{host}")),
+    ) {
+        (Ok(origin), Ok(ours)) => {
+            origin.path() == "/" && ours.path() == "/" && origin.origin() == ours.origin()
+        }
+        _ => false,
+    }
 }
 
 /// An access token for the page, from the HttpOnly refresh cookie (which rotates).
@@ -78,13 +97,16 @@ pub async fn refresh(
 ) -> Result<HttpResponse, ApiError> {
     check_fetch_origin(&request)?;
     limits.check(Limit::Refresh, client.ip.as_deref())?;
-    let Some(presented) = cookies.read_refresh(&request) else {
+    let presented = cookies.read_refresh_all(&request);
+    if presented.is_empty() {
         return Ok(refused(
             &cookies,
             crate::auth::AuthError::InvalidRefreshToken.into(),
         ));
-    };
-    match blocking(move || auth.refresh(&presented, &client)).await {
+    }
+    let page_session = page_session::signed_in(&request.get_session()).map(|(_, sid)| sid);
+    match blocking(move || auth.refresh_cookie(&presented, page_session.as_deref(), &client)).await
+    {
         Ok(tokens) => {
             let mut response = HttpResponse::Ok();
             cookies.set_refresh(
@@ -137,4 +159,59 @@ fn refused(cookies: &CookiePolicy, error: ApiError) -> HttpResponse {
             .append(actix_web::http::header::SET_COOKIE, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+
+    #[test]
+    fn the_origin_must_match_scheme_host_and_port() {
+        assert!(same_origin(
+            "http://localhost:8080",
+            "localhost:8080",
+            false
+        ));
+        assert!(same_origin(
+            "https://id.example.com",
+            "id.example.com:443",
+            true
+        ));
+        assert!(same_origin(
+            "https://ID.example.com:443",
+            "id.example.com",
+            true
+        ));
+        assert!(
+            !same_origin("https://localhost:8080", "localhost:8080", false),
+            "scheme"
+        );
+        assert!(
+            !same_origin("http://id.example.com", "id.example.com", true),
+            "scheme"
+        );
+        assert!(
+            !same_origin("http://localhost:8081", "localhost:8080", false),
+            "port"
+        );
+        assert!(
+            !same_origin("http://localhost", "localhost:8080", false),
+            "port"
+        );
+        assert!(
+            !same_origin("http://evil.example", "localhost:8080", false),
+            "host"
+        );
+        assert!(!same_origin("null", "localhost:8080", false));
+        assert!(!same_origin(
+            "http://localhost:8080/x",
+            "localhost:8080",
+            false
+        ));
+        assert!(!same_origin(
+            "http://localhost:8080",
+            "localhost:8080/x",
+            false
+        ));
+    }
 }

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponseBuilder};
 
 const REFRESH_COOKIE: &str = "latchkey_refresh";
 const PAGE_COOKIE: &str = "latchkey_session";
+const DEVICE_COOKIE: &str = "latchkey_device";
 
 /// Cookie settings shared by the page session and the refresh cookie.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +50,21 @@ impl CookiePolicy {
         cookie
     }
 
+    /// Every refresh cookie the browser sent (normally one), in the order it sent them.
+    pub fn read_refresh_all(&self, request: &HttpRequest) -> Vec<String> {
+        let name = self.refresh_cookie_name();
+        request
+            .cookies()
+            .map(|cookies| {
+                cookies
+                    .iter()
+                    .filter(|c| c.name() == name && !c.value().is_empty())
+                    .map(|c| c.value().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn read_refresh(&self, request: &HttpRequest) -> Option<String> {
         request
             .cookie(&self.refresh_cookie_name())
@@ -62,5 +78,28 @@ impl CookiePolicy {
 
     pub fn clear_refresh(&self, response: &mut HttpResponseBuilder) {
         response.cookie(self.expired_refresh_cookie());
+    }
+
+    /// The trusted-device cookie: this browser signed in to the account before, so its failed
+    /// sign-ins count on a counter of their own (see `auth/devices.rs`).
+    pub fn set_device(&self, response: &mut HttpResponseBuilder, token: String) {
+        response.cookie(
+            Cookie::build(self.name(DEVICE_COOKIE), token)
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .path("/")
+                .secure(self.secure)
+                .max_age(CookieDuration::seconds(
+                    crate::auth::devices::DEVICE_TOKEN_LIFETIME_SECONDS,
+                ))
+                .finish(),
+        );
+    }
+
+    pub fn read_device(&self, request: &HttpRequest) -> Option<String> {
+        request
+            .cookie(&self.name(DEVICE_COOKIE))
+            .map(|c| c.value().to_owned())
+            .filter(|v| !v.is_empty())
     }
 }

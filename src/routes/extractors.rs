@@ -91,9 +91,50 @@ fn check_bearer(request: &HttpRequest) -> Result<Result<AccessClaims, ApiError>,
     }
 }
 
+/// A query string that is read only after the caller's authorisation was checked: a caller
+/// without the right gets 403, never a 400 that describes the route's parameters.
+pub struct QueryAfterAuth<T>(Result<T, ApiError>);
+
+impl<T> QueryAfterAuth<T> {
+    pub fn checked(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> FromRequest for QueryAfterAuth<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<QueryAfterAuth<T>, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let parsed = serde_urlencoded::from_str(request.query_string()).map_err(|error| {
+            ApiError::BadRequest(format!("The query string is not valid: {error}."))
+        });
+        ready(Ok(QueryAfterAuth(parsed)))
+    }
+}
+
 /// Proxies whose `X-Forwarded-For` header is believed (`LATCHKEY_TRUSTED_PROXIES`).
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies(pub Vec<ipnet::IpNet>);
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_address;
+
+    #[test]
+    fn forwarded_entries_with_ports_and_brackets_are_addresses() {
+        let ip = |text: &str| forwarded_address(text).map(|ip| ip.to_string());
+        assert_eq!(ip(" 9.9.9.8 ").as_deref(), Some("9.9.9.8"));
+        assert_eq!(ip("9.9.9.8:5555").as_deref(), Some("9.9.9.8"));
+        assert_eq!(ip("2001:db8::1").as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("[2001:db8::1]:443").as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("[2001:db8::1]").as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("::ffff:9.9.9.8").as_deref(), Some("9.9.9.8"));
+        for junk in ["unknown", "_hidden", "", "9.9.9.8:x", "[::1", "1.2.3"] {
+            assert_eq!(ip(junk), None, "{junk:?}");
+        }
+    }
+}
 
 impl TrustedProxies {
     fn trusts(&self, ip: &IpAddr) -> bool {
@@ -102,8 +143,10 @@ impl TrustedProxies {
 }
 
 /// The client's address: the peer, or, when the peer is a trusted proxy, the rightmost
-/// `X-Forwarded-For` entry that is not itself a trusted proxy (entries further left are
-/// whatever the client claimed, and are ignored).
+/// `X-Forwarded-For` entry that is not itself a trusted proxy. Entries further left are whatever
+/// the client claimed, and are never used: walking from the right, an entry that is not an
+/// address (`unknown`, an obfuscated name) ends the trusted chain, and the client is then the
+/// last trusted hop seen.
 pub fn client_ip(request: &HttpRequest) -> Option<IpAddr> {
     let peer = request.peer_addr()?.ip();
     let Some(proxies) = request.app_data::<web::Data<TrustedProxies>>() else {
@@ -112,20 +155,36 @@ pub fn client_ip(request: &HttpRequest) -> Option<IpAddr> {
     if !proxies.trusts(&peer) {
         return Some(peer);
     }
-    let forwarded: Vec<IpAddr> = request
+    let headers: Vec<&str> = request
         .headers()
         .get_all("x-forwarded-for")
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .filter_map(|item| item.trim().parse().ok())
         .collect();
-    forwarded
-        .iter()
-        .rev()
-        .find(|ip| !proxies.trusts(ip))
-        .or(forwarded.first())
-        .copied()
-        .or(Some(peer))
+    let entries = headers.iter().rev().flat_map(|value| value.rsplit(','));
+    let mut last_trusted = peer;
+    for entry in entries {
+        match forwarded_address(entry) {
+            Some(ip) if proxies.trusts(&ip) => last_trusted = ip,
+            Some(ip) => return Some(ip),
+            None => break,
+        }
+    }
+    Some(last_trusted)
+}
+
+/// One `X-Forwarded-For` entry as an address: `203.0.113.7`, `203.0.113.7:5555`, `2001:db8::1`
+/// or `[2001:db8::1]:443`. IPv4-mapped IPv6 addresses are the IPv4 address.
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    let ip = entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            let inside = entry.strip_prefix('[')?.split_once(']')?.0;
+            inside.parse::<IpAddr>().ok()
+        })?;
+    Some(ip.to_canonical())
 }
 
 /// The client's address and User-Agent, as the domain records them.

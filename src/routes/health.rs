@@ -8,8 +8,8 @@ use super::{blocking, resource};
 use crate::auth::AuthService;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz").route(web::get().to(healthz)))
-        .service(resource("/readyz").route(web::get().to(readyz)));
+    cfg.service(resource("/healthz").get(healthz))
+        .service(resource("/readyz").get(readyz));
 }
 
 #[derive(Serialize, ToSchema)]

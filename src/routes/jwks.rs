@@ -7,7 +7,7 @@ use super::resource;
 use crate::auth::AuthService;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/.well-known/jwks.json").route(web::get().to(jwks)));
+    cfg.service(resource("/.well-known/jwks.json").get(jwks));
 }
 
 /// One public key (RFC 8037 OKP key).
@@ -56,7 +56,10 @@ pub async fn jwks(auth: web::Data<AuthService>, request: HttpRequest) -> HttpRes
     };
     response
         .insert_header((ETAG, etag.to_owned()))
-        .insert_header((CACHE_CONTROL, "public, max-age=300"));
+        .insert_header((
+            CACHE_CONTROL,
+            format!("public, max-age={}", auth.config().jwks_max_age_seconds),
+        ));
     if cached {
         return response.finish();
     }

@@ -1,7 +1,9 @@
 //! Per-IP rate limits on sign-in, registration and refresh: a token bucket per client address
 //! (GCRA, via `governor`), kept in memory per instance. The per-account throttle in the database
-//! is separate and always on.
+//! is separate and always on. An IPv6 client has a bucket per /64: one host is usually given a
+//! whole /64, and could otherwise take a fresh bucket for every request.
 
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -26,12 +28,12 @@ pub struct RatePerMinute {
 }
 
 pub struct RateLimits {
-    login: Option<DefaultKeyedRateLimiter<String>>,
-    register: Option<DefaultKeyedRateLimiter<String>>,
-    refresh: Option<DefaultKeyedRateLimiter<String>>,
+    login: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    register: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    refresh: Option<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
-fn limiter(per_minute: u32) -> Option<DefaultKeyedRateLimiter<String>> {
+fn limiter(per_minute: u32) -> Option<DefaultKeyedRateLimiter<IpAddr>> {
     NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
 }
 
@@ -62,7 +64,10 @@ impl RateLimits {
         let (Some(limiter), Some(ip)) = (limiter, client_ip) else {
             return Ok(());
         };
-        limiter.check_key(&ip.to_owned()).map_err(|not_until| {
+        let Ok(ip) = ip.parse::<IpAddr>() else {
+            return Ok(());
+        };
+        limiter.check_key(&bucket(ip)).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             ApiError::RateLimited {
                 retry_after: wait.max(Duration::from_secs(1)).as_secs_f64().ceil() as u64,
@@ -81,9 +86,48 @@ impl RateLimits {
     }
 }
 
+/// The bucket of an address: itself for IPv4, its /64 for IPv6 (IPv4-mapped IPv6 is IPv4).
+pub fn bucket(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = v6.to_bits() & !((1u128 << 64) - 1);
+            IpAddr::V6(Ipv6Addr::from_bits(prefix))
+        }
+        v4 => v4,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_address_of_one_ipv6_64_shares_a_bucket() {
+        let limits = RateLimits::new(Some(RatePerMinute {
+            login: 2,
+            register: 1,
+            refresh: 1,
+        }));
+        assert!(limits.check(Limit::Login, Some("2001:db8:1:2::1")).is_ok());
+        assert!(
+            limits
+                .check(Limit::Login, Some("2001:db8:1:2:ffff::9"))
+                .is_ok()
+        );
+        assert!(
+            limits
+                .check(Limit::Login, Some("2001:db8:1:2:aaaa::7"))
+                .is_err()
+        );
+        assert!(
+            limits.check(Limit::Login, Some("2001:db8:1:3::1")).is_ok(),
+            "next /64"
+        );
+        assert_eq!(
+            bucket("::ffff:10.0.0.1".parse().unwrap()),
+            "10.0.0.1".parse::<IpAddr>().unwrap()
+        );
+    }
 
     #[test]
     fn a_bucket_allows_its_burst_then_refuses_with_a_wait() {

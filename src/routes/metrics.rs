@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 use prometheus_client::collector::Collector;
@@ -23,7 +24,8 @@ const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
-    method: String,
+    /// One of RFC 9110's methods, or `other`: clients can invent methods without end.
+    method: &'static str,
     /// The route pattern (`/api/sessions/{id}`), never the raw path: bounded cardinality.
     route: String,
     status: u16,
@@ -99,7 +101,7 @@ pub async fn record(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let metrics = request.app_data::<web::Data<Metrics>>().cloned();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let response = next.call(request).await?;
     if let Some(metrics) = metrics {
         let route = response
@@ -114,6 +116,24 @@ pub async fn record(
         metrics.observe(labels, started.elapsed().as_secs_f64());
     }
     Ok(response)
+}
+
+/// The standard methods by name; every other (invented) method is one label.
+fn method_label(method: &Method) -> &'static str {
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ]
+    .iter()
+    .find(|known| *known == method)
+    .map_or("other", Method::as_str)
 }
 
 /// `GET /metrics`.

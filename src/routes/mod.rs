@@ -2,9 +2,11 @@
 
 pub mod addresses;
 pub mod api;
+pub mod body_timeout;
 mod assets;
 mod browser;
 pub mod cookies;
+mod endpoints;
 pub mod extractors;
 pub mod health;
 pub mod jwks;
@@ -17,7 +19,7 @@ use std::collections::BTreeSet;
 use std::sync::{Mutex, OnceLock};
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::{HttpRequest, HttpResponse, Resource, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::AuthError;
 use crate::error::ApiError;
@@ -51,15 +53,12 @@ pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, ApiError> {
     Ok(pages::not_found(request).await)
 }
 
-/// A resource that answers 405 (with a problem body) to methods it has no route for.
-/// Its path is remembered, so a test can check that the OpenAPI document covers every route.
-pub fn resource(path: &'static str) -> Resource {
+pub use endpoints::{page, resource};
+
+fn remember(path: &'static str) {
     if let Ok(mut paths) = registered().lock() {
         paths.insert(path);
     }
-    web::resource(path).default_service(web::to(|| async {
-        Err::<HttpResponse, _>(ApiError::MethodNotAllowed)
-    }))
 }
 
 fn registered() -> &'static Mutex<BTreeSet<&'static str>> {
@@ -102,6 +101,9 @@ fn json_error(error: JsonPayloadError) -> ApiError {
         ),
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             ApiError::PayloadTooLarge
+        }
+        JsonPayloadError::Payload(error) if body_timeout::timed_out(&error) => {
+            ApiError::RequestTimeout
         }
         JsonPayloadError::Deserialize(error) if error.is_data() => ApiError::Unprocessable(
             format!("The JSON body does not fit this endpoint: {error}."),

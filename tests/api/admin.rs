@@ -1,5 +1,6 @@
 //! Admin routes: a `user` gets 403, no token gets 401, admins see and revoke everyone's sessions.
 
+use latchkey::auth::sessions::ClientInfo;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -154,7 +155,9 @@ async fn a_demoted_admin_loses_admin_routes_at_once() {
     let app = spawn_app().await;
     let admin = app.admin_signed_in("root").await;
     let auth = app.auth();
-    tokio::task::spawn_blocking(move || auth.set_role("root", "user"))
+    let cli = ClientInfo::command_line();
+    // The only admin: demoting it needs `force`, as `latchkey user set-role --force` does.
+    tokio::task::spawn_blocking(move || auth.set_role("root", "user", None, true, &cli))
         .await
         .unwrap()
         .unwrap();

@@ -90,8 +90,17 @@ async fn set_role_promotes_and_demotes() {
         StatusCode::OK
     );
 
-    let demoted = latchkey(&app, &["user", "set-role", "alice", "user"], None);
-    assert!(demoted.status.success());
+    // Alice is the only admin: demoting her would leave nobody to administer the server.
+    let refused = latchkey(&app, &["user", "set-role", "alice", "user"], None);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("--force"), "{}", text(&refused.stderr));
+    assert_eq!(
+        app.get("/api/admin/users", &tokens.access).await.status(),
+        StatusCode::OK
+    );
+
+    let demoted = latchkey(&app, &["user", "set-role", "alice", "user", "--force"], None);
+    assert!(demoted.status.success(), "{}", text(&demoted.stderr));
     assert_problem(
         app.get("/api/admin/users", &tokens.access).await,
         StatusCode::FORBIDDEN,
@@ -117,7 +126,7 @@ async fn keys_rotate_is_picked_up_by_a_running_server() {
         .unwrap()
         .trim_end_matches(':')
         .to_owned();
-    assert!(printed.contains("published"), "{printed}");
+    assert!(printed.contains("publishes"), "{printed}");
 
     let mut published = false;
     for _ in 0..50 {

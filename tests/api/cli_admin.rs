@@ -90,7 +90,11 @@ async fn keys_retire_drops_an_old_key_from_the_jwks_and_refuses_its_tokens() {
         !signing.status.success(),
         "the signing key must not be retired"
     );
-    assert!(text(&signing.stderr).contains("rotate"));
+    assert!(
+        text(&signing.stderr).contains("rotate"),
+        "{}",
+        text(&signing.stderr)
+    );
 
     assert!(latchkey(&app, &["keys", "rotate"], None).status.success());
     let retired = latchkey(&app, &["keys", "retire", &old_kid], None);

@@ -69,14 +69,20 @@ async fn cookie_refresh_failures_get_401_and_clear_the_cookie() {
     );
     assert_problem(nobody, StatusCode::UNAUTHORIZED).await;
 
-    // A replayed (stolen) cookie after the grace window kills the session, for the thief too.
+    // A replayed (stolen) cookie after the grace window gets the same successor the victim's
+    // browser holds; when both use that successor, the second use ends the session, for the
+    // thief and the victim.
     let browser = app.browser();
     let signed_in = browser.sign_in("alice").await;
     let original = cookie_value(&signed_in, "latchkey_refresh").unwrap();
     assert_eq!(browser.cookie_refresh().await.status(), StatusCode::OK);
     app.clock.advance(11);
-    let replay = app.refresh(&original).await;
-    assert_problem(replay, StatusCode::UNAUTHORIZED).await;
+    let stolen_successor = app.refresh_ok(&original).await.refresh;
+    app.clock.advance(1);
+    assert_eq!(browser.cookie_refresh().await.status(), StatusCode::OK);
+    app.clock.advance(11);
+    let replay = assert_problem(app.refresh(&stolen_successor).await, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(replay["code"], "refresh_token_reused");
     let victim = browser.cookie_refresh().await;
     assert!(
         set_cookie(&victim, "latchkey_refresh")

@@ -36,7 +36,7 @@ async fn a_disabled_user_is_signed_out_everywhere_and_refused_like_a_wrong_passw
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.json::<Value>().await.unwrap(),
-        json!({ "id": alice_id, "disabled": true, "revoked_sessions": 2 })
+        json!({ "id": alice_id, "disabled": true, "changed": true, "revoked_sessions": 2 })
     );
     assert_problem(app.refresh(&first.refresh).await, StatusCode::UNAUTHORIZED).await;
     assert_problem(app.refresh(&second.refresh).await, StatusCode::UNAUTHORIZED).await;

@@ -79,11 +79,15 @@ async fn restarting_keeps_users_sessions_and_keys() {
 
 #[tokio::test]
 async fn a_rotated_key_signs_new_tokens_while_old_tokens_stay_valid() {
-    let app = spawn_app_with(|s| s.key_reload_interval = Duration::from_secs(1)).await;
+    let app = spawn_app_with(|s| {
+        s.key_reload_interval = Duration::from_secs(1);
+        s.jwks_max_age = Duration::from_secs(1);
+    })
+    .await;
     let before = app.signed_in("alice").await;
     let old_kid = kid_of(&before.access);
     // The first key has been out for a while (a brand-new database signs with its newest key).
-    app.clock.advance(1);
+    app.clock.advance(3);
 
     // Rotate (as `latchkey keys rotate` does) three times within one second: the newest key
     // must sign even though the creation timestamps tie.
@@ -97,9 +101,10 @@ async fn a_rotated_key_signs_new_tokens_while_old_tokens_stay_valid() {
     }
     assert_ne!(new_kid, old_kid);
 
-    // Published first: in the JWKS at once, while the old key goes on signing for one reload
-    // interval, so every instance (and every verifier that refetches) has the new key before
-    // any token names it.
+    // Published first: in the JWKS at once, while the old key goes on signing for
+    // max(reload interval, JWKS max-age) + the key watch's second + one for whole-second
+    // timestamps (3 s here), so every instance and every verifier's cached JWKS has the new
+    // key before any token names it.
     let kids: Vec<String> = jwks(&app).await["keys"]
         .as_array()
         .unwrap()
@@ -110,6 +115,13 @@ async fn a_rotated_key_signs_new_tokens_while_old_tokens_stay_valid() {
         kids.contains(&old_kid) && kids.contains(&new_kid),
         "{kids:?}"
     );
+    assert_eq!(kid_of(&app.login_ok("alice").await.access), old_kid);
+    app.clock.advance(2);
+    let auth = app.auth();
+    tokio::task::spawn_blocking(move || auth.reload_keys())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(kid_of(&app.login_ok("alice").await.access), old_kid);
 
     app.clock.advance(1);

@@ -104,7 +104,9 @@ async fn an_admin_sees_and_clears_a_throttle() {
         .await
         .unwrap();
     let row = &listed["items"][0];
-    assert_eq!(row["username"], "alice");
+    // The account's name as registered (a throttle stores no typed name).
+    assert_eq!(row["username"], "Alice");
+    assert_eq!(row["scope"], "untrusted");
     assert_eq!(row["failures"], 5);
     assert_eq!(row["locked"], true);
 

@@ -7,25 +7,21 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{PageBody, Paging, RevokedBody, SessionBody, rfc3339};
 use crate::auth::AuthService;
+use crate::auth::accounts::Change;
 use crate::auth::sessions::ClientInfo;
 use crate::error::{ApiError, Problem};
-use crate::routes::extractors::Bearer;
+use crate::routes::extractors::{Bearer, QueryAfterAuth};
 use crate::routes::{blocking, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/admin/users").route(web::get().to(users)))
-        .service(
-            resource("/api/admin/users/{id}/sessions")
-                .route(web::delete().to(revoke_user_sessions)),
-        )
-        .service(resource("/api/admin/users/{id}/disable").route(web::post().to(disable_user)))
-        .service(resource("/api/admin/users/{id}/enable").route(web::post().to(enable_user)))
-        .service(resource("/api/admin/throttles").route(web::get().to(throttles)))
-        .service(
-            resource("/api/admin/throttles/{username}").route(web::delete().to(clear_throttle)),
-        )
-        .service(resource("/api/admin/sessions").route(web::get().to(sessions)))
-        .service(resource("/api/admin/sessions/{id}").route(web::delete().to(revoke_session)));
+    cfg.service(resource("/api/admin/users").get(users))
+        .service(resource("/api/admin/users/{id}/sessions").delete(revoke_user_sessions))
+        .service(resource("/api/admin/users/{id}/disable").post(disable_user))
+        .service(resource("/api/admin/users/{id}/enable").post(enable_user))
+        .service(resource("/api/admin/throttles").get(throttles))
+        .service(resource("/api/admin/throttles/{username}").delete(clear_throttle))
+        .service(resource("/api/admin/sessions").get(sessions))
+        .service(resource("/api/admin/sessions/{id}").delete(revoke_session));
 }
 
 #[derive(Serialize, ToSchema)]
@@ -57,14 +53,18 @@ pub struct AdminSessionBody {
 pub struct SessionFilter {
     /// Only this user's sessions.
     user_id: Option<String>,
-    page: Option<u32>,
-    per_page: Option<u32>,
+    #[param(minimum = 1, maximum = 2147483647)]
+    page: Option<i32>,
+    #[param(minimum = 1, maximum = 200)]
+    per_page: Option<i32>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct UserStateBody {
     id: String,
     disabled: bool,
+    /// False when the user already was in that state (nothing was done or recorded).
+    changed: bool,
     /// Sessions ended by disabling (absent when enabling).
     #[serde(skip_serializing_if = "Option::is_none")]
     revoked_sessions: Option<usize>,
@@ -72,9 +72,13 @@ pub struct UserStateBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct ThrottleBody {
-    /// The username's comparison key (case-folded, NFKC).
+    /// The account's username; null for a name no account has (what was typed is not kept).
     #[schema(example = "alice")]
-    username: String,
+    username: Option<String>,
+    /// `untrusted`: attempts from clients that never signed in to the account; `device`: one
+    /// trusted device, which counts its failures separately.
+    #[schema(example = "untrusted")]
+    scope: &'static str,
     #[schema(example = 7)]
     failures: i32,
     #[schema(example = "2026-11-22T10:05:04Z")]
@@ -100,14 +104,13 @@ pub async fn users(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     client: ClientInfo,
-    paging: web::Query<Paging>,
+    paging: QueryAfterAuth<Paging>,
 ) -> Result<HttpResponse, ApiError> {
+    let admin = auth.clone();
+    blocking(move || admin.live_admin_session(&claims.sid, &client)).await?;
+    let paging = paging.checked()?;
     let (limit, offset) = paging.limit_offset();
-    let page = blocking(move || {
-        auth.live_admin_session(&claims.sid, &client)?;
-        auth.list_users(limit, offset)
-    })
-    .await?;
+    let page = blocking(move || auth.list_users(limit, offset)).await?;
     Ok(
         HttpResponse::Ok().json(PageBody::new(page, &paging, |summary| UserBody {
             disabled: summary.user.disabled_at.is_some(),
@@ -132,9 +135,11 @@ pub async fn sessions(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     client: ClientInfo,
-    filter: web::Query<SessionFilter>,
+    filter: QueryAfterAuth<SessionFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = filter.into_inner();
+    let admin = auth.clone();
+    blocking(move || admin.live_admin_session(&claims.sid, &client)).await?;
+    let filter = filter.checked()?;
     let paging = Paging {
         page: filter.page,
         per_page: filter.per_page,
@@ -142,11 +147,7 @@ pub async fn sessions(
     let (limit, offset) = paging.limit_offset();
     let lifetimes = auth.config().lifetimes;
     let user_id = filter.user_id.clone();
-    let page = blocking(move || {
-        auth.live_admin_session(&claims.sid, &client)?;
-        auth.list_live_sessions(user_id.as_deref(), limit, offset)
-    })
-    .await?;
+    let page = blocking(move || auth.list_live_sessions(user_id.as_deref(), limit, offset)).await?;
     Ok(
         HttpResponse::Ok().json(PageBody::new(page, &paging, |(session, username)| {
             AdminSessionBody {
@@ -222,15 +223,19 @@ pub async fn disable_user(
 ) -> Result<HttpResponse, ApiError> {
     let user_id = path.into_inner();
     let id = user_id.clone();
-    let revoked = blocking(move || {
+    let outcome = blocking(move || {
         let (_, admin) = auth.live_admin_session(&claims.sid, &client)?;
-        auth.disable_user(&id, Some(&admin.id), &client)
+        auth.disable_user(&id, Some(&admin.id), false, &client)
     })
     .await?;
     Ok(HttpResponse::Ok().json(UserStateBody {
         id: user_id,
         disabled: true,
-        revoked_sessions: Some(revoked),
+        changed: outcome != Change::Already,
+        revoked_sessions: Some(match outcome {
+            Change::Done(revoked) => revoked,
+            Change::Already => 0,
+        }),
     }))
 }
 
@@ -250,7 +255,7 @@ pub async fn enable_user(
 ) -> Result<HttpResponse, ApiError> {
     let user_id = path.into_inner();
     let id = user_id.clone();
-    blocking(move || {
+    let outcome = blocking(move || {
         let (_, admin) = auth.live_admin_session(&claims.sid, &client)?;
         auth.enable_user(&id, Some(&admin.id), &client)
     })
@@ -258,6 +263,7 @@ pub async fn enable_user(
     Ok(HttpResponse::Ok().json(UserStateBody {
         id: user_id,
         disabled: false,
+        changed: outcome != Change::Already,
         revoked_sessions: None,
     }))
 }
@@ -284,7 +290,8 @@ pub async fn throttles(
         .map(|t| ThrottleBody {
             locked: t.locked_until > now,
             locked_until: rfc3339(t.locked_until),
-            username: t.username_key,
+            username: t.username,
+            scope: t.scope.as_str(),
             failures: t.failures,
         })
         .collect();

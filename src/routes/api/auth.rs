@@ -1,6 +1,6 @@
 //! Register, login, refresh, logout, revoke.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -13,11 +13,11 @@ use crate::routes::limits::{Limit, RateLimits};
 use crate::routes::{blocking, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/auth/register").route(web::post().to(register)))
-        .service(resource("/api/auth/login").route(web::post().to(login)))
-        .service(resource("/api/auth/refresh").route(web::post().to(refresh)))
-        .service(resource("/api/auth/logout").route(web::post().to(logout)))
-        .service(resource("/api/auth/revoke").route(web::post().to(revoke)));
+    cfg.service(resource("/api/auth/register").post(register))
+        .service(resource("/api/auth/login").post(login))
+        .service(resource("/api/auth/refresh").post(refresh))
+        .service(resource("/api/auth/logout").post(logout))
+        .service(resource("/api/auth/revoke").post(revoke));
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -40,6 +40,10 @@ pub struct LoginBody {
     /// (and leave it out of the body), as the browser pages do.
     #[serde(default)]
     set_cookie: bool,
+    /// The `device_token` of this client's last sign-in to the account: its failed sign-ins
+    /// then count separately from everyone else's, so nobody can lock it out.
+    #[schema(example = json!(null))]
+    device_token: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -68,6 +72,10 @@ pub struct TokenBody {
     /// Seconds until the session ends if it is not refreshed again.
     #[schema(example = 604800)]
     refresh_expires_in: i64,
+    /// After a sign-in: keep it and send it back with the next sign-in to this account (absent
+    /// on refresh, and when `set_cookie` put it in a cookie).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_token: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -92,6 +100,7 @@ impl From<IssuedTokens> for TokenBody {
             expires_in: tokens.expires_in,
             refresh_token: Some(tokens.refresh_token),
             refresh_expires_in: tokens.refresh_expires_in,
+            device_token: tokens.device_token,
         }
     }
 }
@@ -129,6 +138,7 @@ pub async fn register(
         (status = 429, description = "Throttled account or rate-limited address; see Retry-After", body = Problem),
     ))]
 pub async fn login(
+    request: HttpRequest,
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
     limits: web::Data<RateLimits>,
@@ -140,12 +150,21 @@ pub async fn login(
         username,
         password,
         set_cookie,
+        device_token,
     } = body.into_inner();
-    let tokens = blocking(move || auth.login(&username, &password, &client)).await?;
+    let device_token = device_token.or_else(|| cookies.read_device(&request));
+    let tokens =
+        blocking(move || auth.login(&username, &password, device_token.as_deref(), &client))
+            .await?;
     let mut response = HttpResponse::Ok();
     let mut body = TokenBody::from(tokens);
-    if set_cookie && let Some(token) = body.refresh_token.take() {
-        cookies.set_refresh(&mut response, token, body.refresh_expires_in);
+    if set_cookie {
+        if let Some(token) = body.refresh_token.take() {
+            cookies.set_refresh(&mut response, token, body.refresh_expires_in);
+        }
+        if let Some(token) = body.device_token.take() {
+            cookies.set_device(&mut response, token);
+        }
     }
     Ok(response.json(body))
 }

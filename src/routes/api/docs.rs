@@ -84,7 +84,7 @@ pub fn openapi_json() -> &'static str {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/openapi.json").route(web::get().to(document)));
+    cfg.service(resource("/api/openapi.json").get(document));
 }
 
 async fn document() -> HttpResponse {

@@ -9,12 +9,12 @@ use crate::auth::AuthService;
 use crate::auth::audit::{EventQuery, EventView};
 use crate::auth::sessions::ClientInfo;
 use crate::error::{ApiError, Problem};
-use crate::routes::extractors::Bearer;
+use crate::routes::extractors::{Bearer, QueryAfterAuth};
 use crate::routes::{blocking, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/admin/events").route(web::get().to(all_events)))
-        .service(resource("/api/me/events").route(web::get().to(my_events)));
+    cfg.service(resource("/api/admin/events").get(all_events))
+        .service(resource("/api/me/events").get(my_events));
 }
 
 #[derive(Serialize, ToSchema)]
@@ -25,7 +25,7 @@ pub struct EventBody {
     at: String,
     /// login_succeeded, login_failed, login_throttled, registered, refreshed,
     /// refresh_reuse_detected, logged_out, session_revoked, password_changed, user_disabled,
-    /// user_enabled, user_deleted or access_denied.
+    /// user_enabled, user_deleted, role_changed or access_denied.
     #[schema(example = "login_failed")]
     event: String,
     /// success, failure or denied.
@@ -72,8 +72,10 @@ pub struct EventFilter {
     event: Option<String>,
     /// Events at or after this instant: RFC 3339, a date (midnight UTC) or unix seconds.
     since: Option<String>,
-    page: Option<u32>,
-    per_page: Option<u32>,
+    #[param(minimum = 1, maximum = 2147483647)]
+    page: Option<i32>,
+    #[param(minimum = 1, maximum = 200)]
+    per_page: Option<i32>,
 }
 
 /// The audit trail, newest first.
@@ -89,9 +91,11 @@ pub async fn all_events(
     auth: web::Data<AuthService>,
     Bearer(claims): Bearer,
     client: ClientInfo,
-    filter: web::Query<EventFilter>,
+    filter: QueryAfterAuth<EventFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = filter.into_inner();
+    let admin = auth.clone();
+    blocking(move || admin.live_admin_session(&claims.sid, &client)).await?;
+    let filter = filter.checked()?;
     let paging = Paging {
         page: filter.page,
         per_page: filter.per_page,
@@ -107,11 +111,7 @@ pub async fn all_events(
             .transpose()?,
     };
     let (limit, offset) = paging.limit_offset();
-    let page = blocking(move || {
-        auth.live_admin_session(&claims.sid, &client)?;
-        auth.events(&query, limit, offset)
-    })
-    .await?;
+    let page = blocking(move || auth.events(&query, limit, offset)).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, &paging, EventBody::from)))
 }
 

@@ -7,7 +7,7 @@ use crate::routes::extractors::Bearer;
 use crate::routes::resource;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/me").route(web::get().to(me)));
+    cfg.service(resource("/api/me").get(me));
 }
 
 #[derive(Serialize, ToSchema)]

@@ -97,24 +97,27 @@ impl SessionBody {
     }
 }
 
-/// `?page=1&per_page=50`; pages start at 1, at most 200 rows a page.
+/// `?page=1&per_page=50`; pages start at 1, at most 200 rows a page. Both are 32-bit signed
+/// integers, as the OpenAPI document says: a larger number is a 400, never an overflow.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Paging {
-    /// 1-based page number (default 1).
-    pub page: Option<u32>,
+    /// 1-based page number (default 1; a page past the end is empty).
+    #[param(minimum = 1, maximum = 2147483647)]
+    pub page: Option<i32>,
     /// Rows per page (default 50, at most 200).
-    pub per_page: Option<u32>,
+    #[param(minimum = 1, maximum = 200)]
+    pub per_page: Option<i32>,
 }
 
-pub const DEFAULT_PER_PAGE: u32 = 50;
-pub const MAX_PER_PAGE: u32 = 200;
+pub const DEFAULT_PER_PAGE: i32 = 50;
+pub const MAX_PER_PAGE: i32 = 200;
 
 impl Paging {
-    pub fn page(&self) -> u32 {
+    pub fn page(&self) -> i32 {
         self.page.unwrap_or(1).max(1)
     }
-    pub fn per_page(&self) -> u32 {
+    pub fn per_page(&self) -> i32 {
         self.per_page
             .unwrap_or(DEFAULT_PER_PAGE)
             .clamp(1, MAX_PER_PAGE)
@@ -129,8 +132,8 @@ impl Paging {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PageBody<T> {
     pub items: Vec<T>,
-    pub page: u32,
-    pub per_page: u32,
+    pub page: i32,
+    pub per_page: i32,
     pub total: i64,
 }
 

@@ -6,19 +6,24 @@ use crate::auth::AuthService;
 use crate::auth::sessions::ClientInfo;
 use crate::error::{ApiError, Problem};
 use crate::routes::extractors::Bearer;
+use crate::routes::limits::{Limit, RateLimits};
 use crate::routes::{blocking, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/me/password").route(web::post().to(change)));
+    cfg.service(resource("/api/me/password").post(change));
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordChange {
     #[schema(example = "correct horse battery staple")]
     current_password: String,
-    /// The same rules as at registration.
+    /// The same rules as at registration, and not the current password.
     #[schema(example = "a brand new passphrase for 2027")]
     new_password: String,
+    /// The `device_token` from this client's sign-in: wrong guesses then count on this device's
+    /// own counter, as at sign-in.
+    #[schema(example = json!(null))]
+    device_token: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -34,17 +39,22 @@ pub struct PasswordChanged {
     responses(
         (status = 200, description = "Changed; every other session ended", body = PasswordChanged),
         (status = 401, description = "Invalid token or ended session", body = Problem),
-        (status = 422, description = "Wrong current password or a weak new one", body = Problem),
+        (status = 422, description = "Wrong current password, or a weak or unchanged new one", body = Problem),
+        (status = 429, description = "Too many wrong current passwords (the sign-in throttle), or too many attempts from this address; see Retry-After", body = Problem),
     ))]
 pub async fn change(
     auth: web::Data<AuthService>,
+    limits: web::Data<RateLimits>,
     Bearer(claims): Bearer,
     body: web::Json<PasswordChange>,
     client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
+    // Checking the current password is a sign-in attempt: the same per-address limit.
+    limits.check(Limit::Login, client.ip.as_deref())?;
     let PasswordChange {
         current_password,
         new_password,
+        device_token,
     } = body.into_inner();
     let revoked = blocking(move || {
         auth.live_session(&claims.sid)?;
@@ -53,6 +63,7 @@ pub async fn change(
             &claims.sid,
             &current_password,
             &new_password,
+            device_token.as_deref(),
             &client,
         )
     })

@@ -12,12 +12,8 @@ use crate::routes::extractors::Bearer;
 use crate::routes::{blocking, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/api/sessions")
-            .route(web::get().to(list))
-            .route(web::delete().to(revoke_others)),
-    )
-    .service(resource("/api/sessions/{id}").route(web::delete().to(revoke_one)));
+    cfg.service(resource("/api/sessions").get(list).delete(revoke_others))
+        .service(resource("/api/sessions/{id}").delete(revoke_one));
 }
 
 #[derive(Serialize, ToSchema)]

@@ -12,12 +12,13 @@ use super::{Layout, PageError, format, render};
 use crate::auth::AuthService;
 use crate::auth::sessions::ROLE_ADMIN;
 use crate::routes::blocking;
+use crate::routes::page;
 
 /// How many events "Recent activity" shows.
 const RECENT_ACTIVITY: i64 = 10;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/").route(web::get().to(account)));
+    cfg.service(page("/").get(account));
 }
 
 #[derive(Template)]

@@ -6,33 +6,56 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::guard::AdminPage;
-use super::pager::{PER_PAGE, Pager};
+use super::pager::{PER_PAGE, Pager, page_and_offset};
 use super::sessions::SessionRow;
-use super::{Layout, PageError, format, local_next, page_session, render, see_other};
+use super::{Layout, PageError, format, links, local_next, page_session, render, see_other};
+use crate::auth::accounts::Change;
 use crate::auth::sessions::ClientInfo;
+use crate::auth::throttle::Scope;
 use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
 use crate::routes::blocking;
+use crate::routes::page;
 
 /// How many users the session filter offers to pick from.
 const FILTER_CHOICES: i64 = 500;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/admin/users").route(web::get().to(users)))
-        .service(web::resource("/admin/users/{id}/disable").route(web::post().to(disable_user)))
-        .service(web::resource("/admin/users/{id}/enable").route(web::post().to(enable_user)))
-        .service(web::resource("/admin/throttles").route(web::get().to(throttles)))
-        .service(web::resource("/admin/throttles/clear").route(web::post().to(clear_throttle)))
-        .service(web::resource("/admin/sessions").route(web::get().to(sessions)))
-        .service(web::resource("/admin/sessions/{id}/revoke").route(web::post().to(revoke_session)))
+    cfg.service(page("/admin/users").get(users))
         .service(
-            web::resource("/admin/users/{id}/revoke-sessions")
-                .route(web::post().to(revoke_user_sessions)),
+            page("/admin/users/{id}/disable")
+                .post(disable_user)
+                .get_goes_to("/admin/users"),
+        )
+        .service(
+            page("/admin/users/{id}/enable")
+                .post(enable_user)
+                .get_goes_to("/admin/users"),
+        )
+        .service(page("/admin/throttles").get(throttles))
+        .service(
+            page("/admin/throttles/clear")
+                .post(clear_throttle)
+                .get_goes_to("/admin/throttles"),
+        )
+        .service(page("/admin/sessions").get(sessions))
+        .service(
+            page("/admin/sessions/{id}/revoke")
+                .post(revoke_session)
+                .get_goes_to("/admin/sessions"),
+        )
+        .service(
+            page("/admin/users/{id}/revoke-sessions")
+                .post(revoke_user_sessions)
+                .get_goes_to("/admin/users"),
         );
 }
 
 pub struct UserRow {
-    pub id: String,
+    pub sessions_href: String,
+    pub revoke_sessions_action: String,
+    /// Where the enable or disable button posts.
+    pub toggle_action: String,
     pub username: String,
     pub role: String,
     pub created: String,
@@ -64,7 +87,8 @@ struct SessionsPage {
     sessions: Vec<SessionRow>,
     total: i64,
     user_options: Vec<UserOption>,
-    filtered_user: Option<String>,
+    /// "Sign this user out everywhere", when the list is filtered to one user.
+    revoke_all_action: Option<String>,
     pager: Pager,
     back: String,
 }
@@ -95,8 +119,8 @@ async fn users(
     query: web::Query<ListQuery>,
     request: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let page = query.page.unwrap_or(1).max(1);
-    let listing = blocking(move || auth.list_users(PER_PAGE, (page - 1) * PER_PAGE)).await?;
+    let (page, offset) = page_and_offset(query.page);
+    let listing = blocking(move || auth.list_users(PER_PAGE, offset)).await?;
     let users = listing
         .items
         .into_iter()
@@ -104,7 +128,16 @@ async fn users(
             disabled: summary.user.disabled_at.is_some(),
             is_me: summary.user.id == admin.user.id,
             created: format::date(summary.user.created_at),
-            id: summary.user.id,
+            sessions_href: links::admin_sessions_of(&summary.user.id),
+            revoke_sessions_action: links::admin_user_action(&summary.user.id, "revoke-sessions"),
+            toggle_action: links::admin_user_action(
+                &summary.user.id,
+                if summary.user.disabled_at.is_some() {
+                    "enable"
+                } else {
+                    "disable"
+                },
+            ),
             username: summary.user.username,
             role: summary.user.role,
             live_sessions: summary.live_sessions,
@@ -128,13 +161,18 @@ async fn sessions(
     query: web::Query<ListQuery>,
     request: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let page = query.page.unwrap_or(1).max(1);
+    let (page, offset) = page_and_offset(query.page);
     let filter = query.user_id.clone().filter(|id| !id.is_empty());
+    if filter.as_deref().is_some_and(|id| !links::is_id(id)) {
+        return Err(PageError::BadRequest(
+            "user_id must be a user id; pick the user from the list.".into(),
+        )
+        .with_layout(admin.layout()));
+    }
     let now = auth.clock().now();
     let wanted = filter.clone();
     let (listing, users) = blocking(move || {
-        let listing =
-            auth.list_live_sessions(wanted.as_deref(), PER_PAGE, (page - 1) * PER_PAGE)?;
+        let listing = auth.list_live_sessions(wanted.as_deref(), PER_PAGE, offset)?;
         let users = auth.list_users(FILTER_CHOICES, 0)?;
         Ok((listing, users))
     })
@@ -166,7 +204,9 @@ async fn sessions(
             total: listing.total,
             user_options,
             pager: Pager::new("/admin/sessions", &extra, page, listing.total),
-            filtered_user: filter,
+            revoke_all_action: filter
+                .as_deref()
+                .map(|id| links::admin_user_action(id, "revoke-sessions")),
             back: current_path(&request),
         },
     ))
@@ -213,9 +253,12 @@ async fn disable_user(
 ) -> Result<HttpResponse, PageError> {
     admin.check_csrf(&form.csrf_token)?;
     let (user_id, me) = (path.into_inner(), admin.user.id.clone());
-    let outcome = blocking(move || auth.disable_user(&user_id, Some(&me), &client)).await;
-    flash_outcome(&admin.page, outcome, |n| {
-        format!("User disabled; {n} session(s) ended. They cannot sign in until enabled.")
+    let outcome = blocking(move || auth.disable_user(&user_id, Some(&me), false, &client)).await;
+    flash_outcome(&admin.page, outcome, |change| match change {
+        Change::Done(n) => {
+            format!("User disabled; {n} session(s) ended. They cannot sign in until enabled.")
+        }
+        Change::Already => "That user was already disabled.".into(),
     })?;
     Ok(see_other(&back_to(&form.back)))
 }
@@ -230,14 +273,17 @@ async fn enable_user(
     admin.check_csrf(&form.csrf_token)?;
     let (user_id, me) = (path.into_inner(), admin.user.id.clone());
     let outcome = blocking(move || auth.enable_user(&user_id, Some(&me), &client)).await;
-    flash_outcome(&admin.page, outcome, |()| {
-        "User enabled; they can sign in again.".into()
+    flash_outcome(&admin.page, outcome, |change| match change {
+        Change::Done(()) => "User enabled; they can sign in again.".into(),
+        Change::Already => "That user was already enabled.".into(),
     })?;
     Ok(see_other(&back_to(&form.back)))
 }
 
 pub struct ThrottleRow {
-    pub username: String,
+    pub key: String,
+    pub username: Option<String>,
+    pub trusted_device: bool,
     pub failures: i32,
     pub locked: bool,
     pub locked_until: String,
@@ -259,7 +305,9 @@ async fn throttles(
     let rows = throttles
         .into_iter()
         .map(|t| ThrottleRow {
-            username: t.username_key,
+            trusted_device: t.scope == Scope::Device,
+            key: t.key,
+            username: t.username,
             failures: t.failures,
             locked: t.locked_until > now,
             locked_until: format::date_time(t.locked_until),
@@ -277,7 +325,7 @@ async fn throttles(
 #[derive(Deserialize)]
 struct ClearThrottleForm {
     csrf_token: String,
-    username: String,
+    key: String,
 }
 
 async fn clear_throttle(
@@ -286,11 +334,9 @@ async fn clear_throttle(
     form: web::Form<ClearThrottleForm>,
 ) -> Result<HttpResponse, PageError> {
     admin.check_csrf(&form.csrf_token)?;
-    let username = form.username.clone();
-    let outcome = blocking(move || auth.clear_throttle(&username)).await;
-    flash_outcome(&admin.page, outcome, |()| {
-        format!("Cleared the sign-in throttle of {}.", form.username)
-    })?;
+    let key = form.key.clone();
+    let outcome = blocking(move || auth.clear_throttle_by_key(&key)).await;
+    flash_outcome(&admin.page, outcome, |()| "Cleared the throttle.".into())?;
     Ok(see_other("/admin/throttles"))
 }
 

@@ -6,15 +6,32 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::guard::AdminPage;
-use super::pager::{PER_PAGE, Pager};
-use super::{Layout, PageError, format, render};
+use super::pager::{PER_PAGE, Pager, page_and_offset};
+use super::{Layout, PageError, format, links, render};
 use crate::auth::AuthService;
 use crate::auth::audit::{EventKind, EventQuery, EventView};
 use crate::routes::api::{parse_since, rfc3339};
 use crate::routes::blocking;
+use crate::routes::page;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/admin/events").route(web::get().to(events)));
+    cfg.service(page("/admin/events").get(events));
+}
+
+/// Whom an event is about. A deleted account or no account is shown in markup of its own (not
+/// as text in the name's place), so no username can pass for one.
+pub enum Who {
+    Account {
+        username: String,
+        events_href: String,
+    },
+    Deleted {
+        events_href: String,
+        /// The first block of the account's id.
+        short_id: String,
+    },
+    /// An unknown username (not recorded) or no account at all.
+    Nobody,
 }
 
 /// One event as a row on a page.
@@ -22,8 +39,7 @@ pub struct EventRow {
     pub what: String,
     pub event: &'static str,
     pub failed: bool,
-    pub user_id: String,
-    pub username: String,
+    pub who: Who,
     pub session: String,
     pub device: String,
     pub ip: String,
@@ -40,11 +56,17 @@ impl EventRow {
             what: describe(kind, &event.outcome, event.detail.as_deref()),
             event: kind.map_or("unknown", EventKind::as_str),
             failed: event.outcome != "success",
-            username: view.username.unwrap_or_else(|| match &event.user_id {
-                Some(_) => "(deleted user)".into(),
-                None => "(unknown username)".into(),
-            }),
-            user_id: event.user_id.unwrap_or_default(),
+            who: match (view.username, event.user_id) {
+                (Some(username), Some(id)) => Who::Account {
+                    username,
+                    events_href: links::admin_events_of(&id),
+                },
+                (None, Some(id)) => Who::Deleted {
+                    events_href: links::admin_events_of(&id),
+                    short_id: id.chars().take(8).collect(),
+                },
+                (_, None) => Who::Nobody,
+            },
             // The first block of the UUID is enough to tell sessions apart on a page.
             session: event
                 .session_id
@@ -77,6 +99,7 @@ fn describe(kind: Option<EventKind>, outcome: &str, detail: Option<&str>) -> Str
         (Some(EventKind::UserDisabled), _) => "Account disabled",
         (Some(EventKind::UserEnabled), _) => "Account enabled",
         (Some(EventKind::UserDeleted), _) => "Account deleted",
+        (Some(EventKind::RoleChanged), _) => "Role changed",
         (Some(EventKind::AccessDenied), _) => "Access refused",
         (None, _) => "Unknown event",
     };
@@ -120,7 +143,7 @@ async fn events(
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, PageError> {
     let query = query.into_inner();
-    let page = query.page.unwrap_or(1).clamp(1, i64::from(u32::MAX));
+    let (page, offset) = page_and_offset(query.page);
     let filter = EventQuery {
         user: Some(query.user.trim().to_owned()).filter(|u| !u.is_empty()),
         event: Some(query.event.clone()).filter(|e| !e.is_empty()),
@@ -130,7 +153,7 @@ async fn events(
         },
     };
     let now = auth.clock().now();
-    let listing = blocking(move || auth.events(&filter, PER_PAGE, (page - 1) * PER_PAGE)).await?;
+    let listing = blocking(move || auth.events(&filter, PER_PAGE, offset)).await?;
     let rows = listing
         .items
         .into_iter()

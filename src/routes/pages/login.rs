@@ -14,14 +14,11 @@ use crate::error::ApiError;
 use crate::routes::blocking;
 use crate::routes::cookies::CookiePolicy;
 use crate::routes::limits::{Limit, RateLimits};
+use crate::routes::page;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/login")
-            .route(web::get().to(form))
-            .route(web::post().to(submit)),
-    )
-    .service(web::resource("/logout").route(web::post().to(logout)));
+    cfg.service(page("/login").get(form).post(submit))
+        .service(page("/logout").post(logout));
 }
 
 #[derive(Template)]
@@ -107,8 +104,9 @@ async fn submit(
     let name = username.clone();
     // Signing in again in this browser replaces its previous session rather than orphaning it.
     let replaced = page_session::signed_in(&page).map(|(_, session_id)| session_id);
+    let device = cookies.read_device(&request);
     match blocking(move || {
-        let tokens = auth.login(&name, &password, &client)?;
+        let tokens = auth.login(&name, &password, device.as_deref(), &client)?;
         if let Some(old) = replaced {
             auth.logout(&old, &client)?;
         }
@@ -164,6 +162,9 @@ pub fn signed_in(
         tokens.refresh_token,
         tokens.refresh_expires_in,
     );
+    if let Some(device) = tokens.device_token {
+        cookies.set_device(&mut response, device);
+    }
     response.finish()
 }
 

@@ -6,6 +6,7 @@ mod admin;
 mod events;
 mod format;
 mod guard;
+mod links;
 mod login;
 pub mod page_session;
 mod pager;
@@ -28,8 +29,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::FormConfig::default()
             .limit(super::MAX_BODY_BYTES)
-            .error_handler(|error, _request| {
-                PageError::BadRequest(format!("The form could not be read: {error}.")).into()
+            .error_handler(|error, _request| match error {
+                actix_web::error::UrlencodedError::Payload(error)
+                    if crate::routes::body_timeout::timed_out(&error) =>
+                {
+                    ApiError::RequestTimeout.into()
+                }
+                error => {
+                    PageError::BadRequest(format!("The form could not be read: {error}.")).into()
+                }
             }),
     )
     .configure(login::configure)
@@ -115,6 +123,9 @@ pub enum PageError {
     Unavailable,
     #[error("too many requests")]
     TooManyRequests { retry_after: u64 },
+    /// `allow`: the methods the path serves, for the `Allow` header.
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -158,6 +169,11 @@ impl PageError {
                 "There is nothing at this address. Check the link, or start from your account.".into(),
             ),
             PageError::Rendered { status, .. } => (*status, "", String::new()),
+            PageError::MethodNotAllowed { .. } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Not available this way",
+                "This address is used by the buttons on Latchkey's pages; open the page they are on instead.".into(),
+            ),
             PageError::TooManyRequests { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "Slow down",
@@ -230,6 +246,13 @@ impl ResponseError for PageError {
             response
                 .headers_mut()
                 .insert(actix_web::http::header::RETRY_AFTER, value);
+        }
+        if let PageError::MethodNotAllowed { allow } = self
+            && let Ok(value) = allow.parse()
+        {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::ALLOW, value);
         }
         response
     }

@@ -3,6 +3,13 @@
 /// Rows per page on admin listings.
 pub const PER_PAGE: i64 = 50;
 
+/// The page asked for (1 to 2^31 - 1, whatever was typed) and the offset of its first row:
+/// no page number overflows into a negative offset.
+pub fn page_and_offset(asked: Option<i64>) -> (i64, i64) {
+    let page = asked.unwrap_or(1).clamp(1, i64::from(i32::MAX));
+    (page, (page - 1) * PER_PAGE)
+}
+
 pub struct Pager {
     pub page: i64,
     pub has_prev: bool,

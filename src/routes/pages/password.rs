@@ -1,7 +1,8 @@
 //! "Change password": needs the current password; signs out every other device.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::http::header::RETRY_AFTER;
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -11,13 +12,12 @@ use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
 use crate::routes::blocking;
+use crate::routes::cookies::CookiePolicy;
+use crate::routes::limits::{Limit, RateLimits};
+use crate::routes::page;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/account/password")
-            .route(web::get().to(form))
-            .route(web::post().to(submit)),
-    );
+    cfg.service(page("/account/password").get(form).post(submit));
 }
 
 #[derive(Template, Default)]
@@ -48,12 +48,17 @@ async fn form(user: PageUser, auth: web::Data<AuthService>) -> HttpResponse {
 }
 
 async fn submit(
+    request: HttpRequest,
     user: PageUser,
     auth: web::Data<AuthService>,
+    cookies: web::Data<CookiePolicy>,
+    limits: web::Data<RateLimits>,
     form: web::Form<PasswordForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     user.check_csrf(&form.csrf_token)?;
+    // Checking the current password is a sign-in attempt: the same per-address limit.
+    limits.check(Limit::Login, client.ip.as_deref())?;
     let PasswordForm {
         current_password,
         new_password,
@@ -71,12 +76,14 @@ async fn submit(
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let (user_id, session_id) = (user.user.id.clone(), user.session.id.clone());
+    let device = cookies.read_device(&request);
     let outcome = blocking(move || {
         auth.change_password(
             &user_id,
             &session_id,
             &current_password,
             &new_password,
+            device.as_deref(),
             &client,
         )
     })
@@ -100,6 +107,17 @@ async fn submit(
             }
             page.layout = user.layout();
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(ApiError::Auth(AuthError::Throttled { retry_after })) => {
+            page.current_error = Some(format!(
+                "Too many wrong passwords for this account. Try again in {retry_after} seconds."
+            ));
+            page.layout = user.layout();
+            let mut response = render(StatusCode::TOO_MANY_REQUESTS, &page);
+            if let Ok(value) = retry_after.to_string().parse() {
+                response.headers_mut().insert(RETRY_AFTER, value);
+            }
+            Ok(response)
         }
         Err(other) => Err(other.into()),
     }

@@ -13,13 +13,10 @@ use crate::error::ApiError;
 use crate::routes::blocking;
 use crate::routes::cookies::CookiePolicy;
 use crate::routes::limits::{Limit, RateLimits};
+use crate::routes::page;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/register")
-            .route(web::get().to(form))
-            .route(web::post().to(submit)),
-    );
+    cfg.service(page("/register").get(form).post(submit));
 }
 
 #[derive(Template, Default)]

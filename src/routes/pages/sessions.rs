@@ -6,24 +6,32 @@ use askama::Template;
 
 use super::guard::PageUser;
 use super::login::signed_out;
-use super::{CsrfForm, Layout, PageError, format, page_session, render, see_other};
+use super::{CsrfForm, Layout, PageError, format, links, page_session, render, see_other};
 use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService};
 use crate::db::models::Session;
 use crate::error::ApiError;
 use crate::routes::blocking;
 use crate::routes::cookies::CookiePolicy;
+use crate::routes::page;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/sessions").route(web::get().to(list)))
-        .service(web::resource("/sessions/revoke-others").route(web::post().to(revoke_others)))
-        .service(web::resource("/sessions/{id}/revoke").route(web::post().to(revoke_one)));
+    cfg.service(page("/sessions").get(list))
+        .service(
+            page("/sessions/revoke-others")
+                .post(revoke_others)
+                .get_goes_to("/sessions"),
+        )
+        .service(
+            page("/sessions/{id}/revoke")
+                .post(revoke_one)
+                .get_goes_to("/sessions"),
+        );
 }
 
 /// A session as a row on a page.
 pub struct SessionRow {
     pub id: String,
-    pub user_id: String,
     pub username: String,
     pub device: String,
     pub ip: String,
@@ -31,6 +39,11 @@ pub struct SessionRow {
     pub last_active: String,
     pub last_active_iso: String,
     pub current: bool,
+    /// Where this session's revoke button posts on the person's own page, and on the admin's.
+    pub own_revoke_action: String,
+    pub admin_revoke_action: String,
+    /// The admin's list of this user's sessions.
+    pub user_sessions_href: String,
 }
 
 impl SessionRow {
@@ -41,8 +54,10 @@ impl SessionRow {
             signed_in: format::date_time(session.created_at),
             last_active: format::relative_time(session.last_used_at, now),
             last_active_iso: crate::routes::api::rfc3339(session.last_used_at),
+            own_revoke_action: links::own_session_revoke(&session.id),
+            admin_revoke_action: links::admin_session_revoke(&session.id),
+            user_sessions_href: links::admin_sessions_of(&session.user_id),
             id: session.id,
-            user_id: session.user_id,
             username,
             current,
         }
