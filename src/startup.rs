@@ -17,10 +17,10 @@ use actix_web::{App, HttpServer, web};
 use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::key_service;
 use crate::auth::secret::{SecretError, ServerSecret};
 use crate::auth::sessions::Lifetimes;
 use crate::auth::tokens::TokenSettings;
-use crate::auth::key_service;
 use crate::auth::{AuthConfig, AuthError, AuthService, Clock};
 use crate::config::{ConfigError, Settings};
 use crate::db::{Backend, Db, DbError};

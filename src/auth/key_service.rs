@@ -152,5 +152,4 @@ impl AuthService {
         *last = Some(now);
         true
     }
-
 }

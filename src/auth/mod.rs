@@ -8,8 +8,8 @@ mod cpu_pool;
 pub mod devices;
 pub mod error;
 pub mod input;
-pub mod keys;
 pub mod key_service;
+pub mod keys;
 pub mod password;
 pub mod refresh;
 pub mod secret;
@@ -88,7 +88,6 @@ pub struct AuthService {
     /// What the loaded key ring was made from, to notice changes cheaply.
     key_watch: Mutex<key_service::KeyWatch>,
 }
-
 
 impl AuthService {
     /// Makes sure a signing key exists and loads the key ring.

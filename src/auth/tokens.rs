@@ -337,7 +337,9 @@ mod forged_tokens {
     #[test]
     fn the_untouched_token_verifies() {
         let (ring, key) = ring_and_key();
-        let claims = ring.verify(&sign(&key, &header(), &claims()), now()).unwrap();
+        let claims = ring
+            .verify(&sign(&key, &header(), &claims()), now())
+            .unwrap();
         assert_eq!(claims.sub, "user-1");
     }
 
@@ -363,7 +365,10 @@ mod forged_tokens {
         }
         let mut far_future = claims();
         far_future["exp"] = json!("99999999999");
-        assert!(ring.verify(&sign(&key, &header(), &far_future), now()).is_err());
+        assert!(
+            ring.verify(&sign(&key, &header(), &far_future), now())
+                .is_err()
+        );
     }
 
     #[test]
@@ -393,13 +398,15 @@ mod forged_tokens {
         let mut issuer = claims();
         issuer["iss"] = json!("someone-else");
         assert_eq!(
-            ring.verify(&sign(&key, &header(), &issuer), now()).unwrap_err(),
+            ring.verify(&sign(&key, &header(), &issuer), now())
+                .unwrap_err(),
             TokenError::WrongIssuer
         );
         let mut audience = claims();
         audience["aud"] = json!("billing");
         assert_eq!(
-            ring.verify(&sign(&key, &header(), &audience), now()).unwrap_err(),
+            ring.verify(&sign(&key, &header(), &audience), now())
+                .unwrap_err(),
             TokenError::WrongAudience
         );
     }

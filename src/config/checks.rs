@@ -57,7 +57,8 @@ impl Settings {
                 "must be at most 60s; a long grace window lets a stolen token ride along".into(),
             ));
         }
-        if self.jwks_max_age < Duration::from_secs(1) || self.jwks_max_age > Duration::from_secs(3600)
+        if self.jwks_max_age < Duration::from_secs(1)
+            || self.jwks_max_age > Duration::from_secs(3600)
         {
             return Err(invalid(
                 "jwks_max_age",

@@ -102,7 +102,10 @@ fn redacted_conninfo(text: &str) -> String {
     while let Some(at) = rest.find('=') {
         let (before, after) = rest.split_at(at);
         let before = before.trim_end();
-        let key = before.rsplit(char::is_whitespace).next().unwrap_or_default();
+        let key = before
+            .rsplit(char::is_whitespace)
+            .next()
+            .unwrap_or_default();
         let after = after.trim_start_matches('=').trim_start();
         let value_len = if let Some(quoted) = after.strip_prefix('\'') {
             // Up to the closing quote that is not escaped by a backslash.
@@ -384,6 +387,9 @@ mod tests {
             "host=db password=*** dbname=x"
         );
         let printed = redacted("password='s3 cret' host=db");
-        assert!(!printed.contains("s3") && !printed.contains("cret"), "{printed}");
+        assert!(
+            !printed.contains("s3") && !printed.contains("cret"),
+            "{printed}"
+        );
     }
 }

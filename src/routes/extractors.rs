@@ -117,25 +117,6 @@ impl<T: serde::de::DeserializeOwned> FromRequest for QueryAfterAuth<T> {
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies(pub Vec<ipnet::IpNet>);
 
-#[cfg(test)]
-mod tests {
-    use super::forwarded_address;
-
-    #[test]
-    fn forwarded_entries_with_ports_and_brackets_are_addresses() {
-        let ip = |text: &str| forwarded_address(text).map(|ip| ip.to_string());
-        assert_eq!(ip(" 9.9.9.8 ").as_deref(), Some("9.9.9.8"));
-        assert_eq!(ip("9.9.9.8:5555").as_deref(), Some("9.9.9.8"));
-        assert_eq!(ip("2001:db8::1").as_deref(), Some("2001:db8::1"));
-        assert_eq!(ip("[2001:db8::1]:443").as_deref(), Some("2001:db8::1"));
-        assert_eq!(ip("[2001:db8::1]").as_deref(), Some("2001:db8::1"));
-        assert_eq!(ip("::ffff:9.9.9.8").as_deref(), Some("9.9.9.8"));
-        for junk in ["unknown", "_hidden", "", "9.9.9.8:x", "[::1", "1.2.3"] {
-            assert_eq!(ip(junk), None, "{junk:?}");
-        }
-    }
-}
-
 impl TrustedProxies {
     fn trusts(&self, ip: &IpAddr) -> bool {
         self.0.iter().any(|net| net.contains(ip))
@@ -203,5 +184,24 @@ impl FromRequest for ClientInfo {
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         ready(Ok(client_info(request)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_address;
+
+    #[test]
+    fn forwarded_entries_with_ports_and_brackets_are_addresses() {
+        let ip = |text: &str| forwarded_address(text).map(|ip| ip.to_string());
+        assert_eq!(ip(" 9.9.9.8 ").as_deref(), Some("9.9.9.8"));
+        assert_eq!(ip("9.9.9.8:5555").as_deref(), Some("9.9.9.8"));
+        assert_eq!(ip("2001:db8::1").as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("[2001:db8::1]:443").as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("[2001:db8::1]").as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("::ffff:9.9.9.8").as_deref(), Some("9.9.9.8"));
+        for junk in ["unknown", "_hidden", "", "9.9.9.8:x", "[::1", "1.2.3"] {
+            assert_eq!(ip(junk), None, "{junk:?}");
+        }
     }
 }

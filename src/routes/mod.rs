@@ -2,8 +2,8 @@
 
 pub mod addresses;
 pub mod api;
-pub mod body_timeout;
 mod assets;
+pub mod body_timeout;
 mod browser;
 pub mod cookies;
 mod endpoints;

@@ -16,6 +16,15 @@ pub fn latchkey(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
         .env("LATCHKEY_SECRET", TEST_SECRET)
         .env("LATCHKEY_BCRYPT_COST", "4")
         .env("LATCHKEY_LOG", "warn")
+        // Key timing settings are shared by every instance and the command line.
+        .env(
+            "LATCHKEY_KEY_RELOAD_INTERVAL",
+            format!("{}s", app.settings.key_reload_interval.as_secs()),
+        )
+        .env(
+            "LATCHKEY_JWKS_MAX_AGE",
+            format!("{}s", app.settings.jwks_max_age.as_secs()),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -93,13 +102,21 @@ async fn set_role_promotes_and_demotes() {
     // Alice is the only admin: demoting her would leave nobody to administer the server.
     let refused = latchkey(&app, &["user", "set-role", "alice", "user"], None);
     assert!(!refused.status.success());
-    assert!(text(&refused.stderr).contains("--force"), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("--force"),
+        "{}",
+        text(&refused.stderr)
+    );
     assert_eq!(
         app.get("/api/admin/users", &tokens.access).await.status(),
         StatusCode::OK
     );
 
-    let demoted = latchkey(&app, &["user", "set-role", "alice", "user", "--force"], None);
+    let demoted = latchkey(
+        &app,
+        &["user", "set-role", "alice", "user", "--force"],
+        None,
+    );
     assert!(demoted.status.success(), "{}", text(&demoted.stderr));
     assert_problem(
         app.get("/api/admin/users", &tokens.access).await,

@@ -81,7 +81,11 @@ async fn cookie_refresh_failures_get_401_and_clear_the_cookie() {
     app.clock.advance(1);
     assert_eq!(browser.cookie_refresh().await.status(), StatusCode::OK);
     app.clock.advance(11);
-    let replay = assert_problem(app.refresh(&stolen_successor).await, StatusCode::UNAUTHORIZED).await;
+    let replay = assert_problem(
+        app.refresh(&stolen_successor).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
     assert_eq!(replay["code"], "refresh_token_reused");
     let victim = browser.cookie_refresh().await;
     assert!(

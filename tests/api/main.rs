@@ -1,31 +1,39 @@
 //! Black-box tests: the real server on port 0, its own temporary database, driven over HTTP.
 
 mod access_tokens;
+mod addresses;
 mod admin;
+mod admin_audit;
 mod audit;
 mod bad_input;
+mod bounds;
 mod browser;
 mod cli;
 mod cli_admin;
 mod cookie_refresh;
 mod disable;
 mod docs;
+mod files_and_keys;
 mod fuzz;
 mod hardening;
 mod health_and_keys;
 mod jwks_example;
+mod lockout;
 mod login;
+mod lost_answers;
 mod migrate_data;
 mod multi_instance;
 mod observability;
 mod pages;
 mod password;
+mod password_checks;
 mod process;
 mod rate_limits;
 mod refresh;
 mod register;
 mod sessions;
 mod throttle;
+mod usernames;
 
 mod helpers;
 mod test_db;

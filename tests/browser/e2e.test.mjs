@@ -271,3 +271,36 @@ test('7. Swagger UI renders offline under its CSP, with Authorize, and calls the
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('8. a refresh whose answer never reached the browser leaves the page working 30 s later', async () => {
+  const { context, page } = await newPage();
+  await register(page, 'fay');
+  await page.waitForFunction(() => /expires in/.test(document.querySelector('[data-latchkey-countdown]').textContent));
+  // The next /auth/refresh reaches the server, which rotates the token, but its answer never
+  // reaches the browser (as when a click or a closed tab aborts the fetch): the request is sent
+  // from here with the browser's cookie, and the browser's own request fails.
+  let lost = 0;
+  await page.route('**/auth/refresh', async (route) => {
+    lost += 1;
+    const cookie = (await context.cookies()).find((c) => c.name === 'latchkey_refresh');
+    const answer = await fetch(base + '/auth/refresh', {
+      method: 'POST',
+      headers: { 'X-Latchkey-Refresh': '1', Cookie: `latchkey_refresh=${cookie.value}` },
+    });
+    assert.equal(answer.status, 200, 'the server rotated the token');
+    await route.abort('aborted');
+    await page.unroute('**/auth/refresh');
+  });
+  await sleep(ACCESS_TTL_MS + 500);
+  assert.match(await callApi(page), /^Request failed/);
+  assert.equal(lost, 1);
+
+  // Well past the 10 s reuse grace window: the old cookie gets the successor it missed.
+  await sleep(30000);
+  const output = await callApi(page);
+  assert.match(output, /^200/);
+  assert.match(output, /"username": "fay"/);
+  await sleep(ACCESS_TTL_MS + 500);
+  assert.match(await callApi(page), /^200/, 'and the session rotates on as usual');
+  await context.close();
+});
