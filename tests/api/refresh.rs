@@ -1,6 +1,5 @@
 //! Rotation, grace window, reuse detection and session lifetimes. Server time moves through the
-//! injectable clock; access tokens are checked against the system clock, so these tests only
-//! use refresh tokens after moving time forward.
+//! injectable clock, which issues and checks access tokens alike.
 
 use std::collections::HashSet;
 
