@@ -241,6 +241,22 @@ impl Application {
                 },
             ),
         ];
+        // Users from before the look-alike rule get their skeleton; the server does not wait.
+        let backfill = auth.clone();
+        background.push(tokio::spawn(async move {
+            match tokio::task::spawn_blocking(move || backfill.backfill_username_skeletons()).await
+            {
+                Ok(Ok(0)) => {}
+                Ok(Ok(users)) => {
+                    tracing::info!(
+                        users,
+                        "recorded the look-alike skeleton of existing usernames"
+                    )
+                }
+                Ok(Err(error)) => tracing::warn!(%error, "could not record username skeletons"),
+                Err(error) => tracing::warn!(%error, "recording username skeletons panicked"),
+            }
+        }));
         background.push(tokio::spawn(async move {
             let mut ticker = tokio::time::interval(Duration::from_secs(60));
             loop {

@@ -297,20 +297,30 @@ impl AuthService {
         })
     }
 
-    /// Fills the confusable skeleton of users registered before it existed. A user whose
-    /// skeleton an earlier user already holds keeps `NULL` (and their name).
-    pub(crate) fn backfill_username_skeletons(&self) -> Result<usize, AuthError> {
+    /// Fills the confusable skeleton of users registered before it existed, in one transaction
+    /// (the server runs it in the background at start). Oldest first: a user whose skeleton an
+    /// earlier user already holds keeps `NULL` (and their name). Returns how many were filled.
+    pub fn backfill_username_skeletons(&self) -> Result<usize, AuthError> {
         let mut conn = self.db.conn()?;
-        let mut filled = 0;
-        for (id, key) in db::users::without_skeleton(&mut conn)? {
-            let skeleton = super::input::username_skeleton(&key);
-            match db::users::set_skeleton(&mut conn, &id, &skeleton) {
-                Ok(()) => filled += 1,
-                Err(DbError::Conflict) => {}
-                Err(other) => return Err(other.into()),
-            }
+        let missing = db::users::without_skeleton(&mut conn)?;
+        if missing.is_empty() {
+            return Ok(0);
         }
-        Ok(filled)
+        let mut taken: std::collections::HashSet<String> =
+            db::users::skeletons(&mut conn)?.into_iter().collect();
+        let filled: Vec<(String, String)> = missing
+            .into_iter()
+            .filter_map(|(id, key)| {
+                let skeleton = super::input::username_skeleton(&key);
+                taken.insert(skeleton.clone()).then_some((id, skeleton))
+            })
+            .collect();
+        db::write_transaction(&mut conn, |conn| {
+            for (id, skeleton) in &filled {
+                db::users::set_skeleton(conn, id, skeleton)?;
+            }
+            Ok::<_, AuthError>(filled.len())
+        })
     }
 }
 

@@ -107,7 +107,7 @@ impl AuthService {
         let fingerprint = crate::db::keys::fingerprint(&mut conn)?;
         let loaded = keys::load_ring(&mut conn, &secret, &config.tokens, publication)?;
         drop(conn);
-        let auth = AuthService {
+        Ok(AuthService {
             passwords: PasswordHasher::new(config.bcrypt_cost, pepper),
             refresh_key: secret.derive_key("refresh-token-successor"),
             throttle_key: secret.derive_key("sign-in-throttle-key"),
@@ -124,15 +124,7 @@ impl AuthService {
             clock,
             event_counts: audit::EventCounts::default(),
             last_key_refetch: Mutex::new(None),
-        };
-        let filled = auth.backfill_username_skeletons()?;
-        if filled > 0 {
-            tracing::info!(
-                users = filled,
-                "recorded the look-alike skeleton of existing usernames"
-            );
-        }
-        Ok(auth)
+        })
     }
 
     pub fn db(&self) -> &Db {

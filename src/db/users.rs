@@ -150,8 +150,16 @@ pub fn count_enabled_admins(conn: &mut Conn) -> Result<i64, DbError> {
 pub fn without_skeleton(conn: &mut Conn) -> Result<Vec<(String, String)>, DbError> {
     Ok(users::table
         .filter(users::username_skeleton.is_null())
-        .order(users::created_at.asc())
+        .order((users::created_at.asc(), users::id.asc()))
         .select((users::id, users::username_key))
+        .load(conn)?)
+}
+
+/// Every recorded skeleton.
+pub fn skeletons(conn: &mut Conn) -> Result<Vec<String>, DbError> {
+    Ok(users::table
+        .filter(users::username_skeleton.is_not_null())
+        .select(users::username_skeleton.assume_not_null())
         .load(conn)?)
 }
 

@@ -197,9 +197,10 @@ async fn two_instances_on_one_postgres_database_behave_as_one_server() {
         "{}",
         String::from_utf8_lossy(&rotated.stderr)
     );
-    // A new key signs once it has been published for one reload interval (1 s for the new A;
-    // B keeps the default 30 s and so has not re-read the keys when A's token reaches it).
-    std::thread::sleep(Duration::from_millis(2100));
+    // A new key signs once it has been published for max(reload interval, JWKS max-age) + 2 s
+    // (3 s for the new A; B keeps the defaults and has not re-read the keys in full when A's
+    // token reaches it).
+    std::thread::sleep(Duration::from_millis(3100));
     drop(a);
     let a = Instance {
         server: start_binary_with(
@@ -208,6 +209,7 @@ async fn two_instances_on_one_postgres_database_behave_as_one_server() {
             &[
                 ("LATCHKEY_DATABASE_URL", &database.url),
                 ("LATCHKEY_KEY_RELOAD_INTERVAL", "1s"),
+                ("LATCHKEY_JWKS_MAX_AGE", "1s"),
             ],
         ),
         client: reqwest::Client::new(),
@@ -217,6 +219,15 @@ async fn two_instances_on_one_postgres_database_behave_as_one_server() {
     let (status, body) = a.post("/api/auth/login", credentials, None).await;
     assert_eq!(status, StatusCode::OK);
     let (access, _) = tokens(&body);
+    let header = access.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        new_kids.contains(header["kid"].as_str().unwrap()),
+        "A signs with the rotated key"
+    );
     let started = Instant::now();
     assert_eq!(b.me(&access).await, StatusCode::OK, "B accepts the new key");
     assert!(started.elapsed() < Duration::from_secs(5));

@@ -56,7 +56,7 @@ async fn users_registered_before_the_confusable_rule_keep_their_names() {
         diesel::sql_query(
             "INSERT INTO users (id, username, username_key, password_hash, role, created_at, \
              updated_at, password_changed_at) SELECT '00000000-0000-4000-8000-000000000001', \
-             'аdmin', 'аdmin', password_hash, 'user', created_at, updated_at, \
+             'аdmin', 'аdmin', password_hash, 'user', created_at + 1, updated_at, \
              password_changed_at FROM users WHERE username = 'admin'",
         )
         .execute(&mut *conn)
@@ -65,13 +65,53 @@ async fn users_registered_before_the_confusable_rule_keep_their_names() {
     .await
     .unwrap();
 
-    let app = app.restart().await; // fills in skeletons; the look-alike's stays empty
+    // And one registered before skeletons existed, whose skeleton nobody holds.
+    let auth = app.auth();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = auth.db().conn().unwrap();
+        diesel::sql_query("UPDATE users SET username_skeleton = NULL WHERE username = 'admin'")
+            .execute(&mut *conn)
+            .unwrap();
+    })
+    .await
+    .unwrap();
+
+    // The start fills in skeletons in the background, oldest first: admin's again, while the
+    // look-alike's stays empty.
+    let app = app.restart().await;
     app.login_ok("admin").await;
     app.login_ok("аdmin").await;
+    let mut filled = false;
+    for _ in 0..50 {
+        let auth = app.auth();
+        filled = tokio::task::spawn_blocking(move || {
+            let mut conn = auth.db().conn().unwrap();
+            let row: Count = diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM users \
+                 WHERE username = 'admin' AND username_skeleton IS NOT NULL",
+            )
+            .get_result(&mut *conn)
+            .unwrap();
+            row.n == 1
+        })
+        .await
+        .unwrap();
+        if filled {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(filled, "the start did not record admin's skeleton");
     assert_eq!(
         app.register("adm\u{0131}n", PASSWORD).await.status(),
         StatusCode::CONFLICT
     );
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 async fn events_page(app: &TestApp) -> String {
