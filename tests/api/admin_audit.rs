@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::cli::{latchkey, text};
+use crate::docs::openapi;
 use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app};
 
 async fn events(app: &TestApp, admin: &str, filter: &str) -> Vec<Value> {
@@ -131,15 +132,7 @@ async fn a_non_admin_gets_403_on_admin_routes_whatever_the_query_says() {
 #[tokio::test]
 async fn a_405_names_the_methods_the_path_serves_as_the_document_does() {
     let app = spawn_app().await;
-    let document: Value = app
-        .client
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document = openapi(&app).await;
     let mut checked = 0;
     for (path, operations) in document["paths"].as_object().unwrap() {
         let mut documented: Vec<String> = operations

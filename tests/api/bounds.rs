@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::docs::openapi;
 use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with};
 
 async fn metrics_size(app: &TestApp) -> usize {
@@ -161,15 +162,7 @@ async fn huge_page_numbers_are_a_400_or_an_empty_page_never_a_500() {
 #[tokio::test]
 async fn the_openapi_document_gives_page_numbers_the_range_the_server_takes() {
     let app = spawn_app().await;
-    let document: Value = app
-        .client
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document = openapi(&app).await;
     let parameters = &document["paths"]["/api/admin/users"]["get"]["parameters"];
     let page = parameters
         .as_array()

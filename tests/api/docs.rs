@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, spawn_app};
 
-async fn openapi(app: &TestApp) -> Value {
+/// The served OpenAPI document.
+pub async fn openapi(app: &TestApp) -> Value {
     let response = app
         .client
         .get(app.url("/api/openapi.json"))

@@ -159,6 +159,23 @@ async fn assert_no_session_survives(
     succeeded
 }
 
+/// Cost 12, as in production (each check takes a few hundred milliseconds), no per-IP limits;
+/// an admin's tokens and alice's id.
+async fn cost_12_app_with_an_admin_and_alice() -> (TestApp, crate::helpers::Tokens, String) {
+    let app = spawn_app_with(|s| {
+        s.bcrypt_cost = 12;
+        s.rate_limit = false;
+    })
+    .await;
+    let admin = app.admin_signed_in("root").await;
+    let alice = app.signed_in("alice").await;
+    let alice_id = app.me(&alice.access).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (app, admin, alice_id)
+}
+
 #[tokio::test]
 async fn no_sign_in_still_checking_the_old_password_survives_a_password_change() {
     // Cost 12, as in production: each check takes a few hundred milliseconds.
@@ -203,17 +220,7 @@ async fn no_sign_in_still_checking_the_old_password_survives_a_password_change()
 
 #[tokio::test]
 async fn no_sign_in_in_flight_during_a_disable_comes_back_when_the_account_is_enabled() {
-    let app = spawn_app_with(|s| {
-        s.bcrypt_cost = 12;
-        s.rate_limit = false;
-    })
-    .await;
-    let admin = app.admin_signed_in("root").await;
-    let alice = app.signed_in("alice").await;
-    let alice_id = app.me(&alice.access).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (app, admin, alice_id) = cost_12_app_with_an_admin_and_alice().await;
 
     // All started before the disable, most still checking the password when it happens.
     let sign_ins = sign_ins_in_flight(&app, 8, Duration::from_millis(30));
@@ -237,17 +244,7 @@ async fn no_sign_in_in_flight_during_a_disable_comes_back_when_the_account_is_en
 
 #[tokio::test]
 async fn no_sign_in_in_flight_survives_signing_the_user_out_everywhere() {
-    let app = spawn_app_with(|s| {
-        s.bcrypt_cost = 12;
-        s.rate_limit = false;
-    })
-    .await;
-    let admin = app.admin_signed_in("root").await;
-    let alice = app.signed_in("alice").await;
-    let alice_id = app.me(&alice.access).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (app, admin, alice_id) = cost_12_app_with_an_admin_and_alice().await;
 
     let sign_ins = sign_ins_in_flight(&app, 8, Duration::from_millis(30));
     tokio::time::sleep(Duration::from_millis(250)).await;
