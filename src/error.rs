@@ -81,8 +81,28 @@ impl From<&FieldError> for FieldProblem {
     }
 }
 
+/// How a refusal is told: the one description both surfaces render, the API as a problem body
+/// and the pages as an error page or a form's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description {
+    pub status: StatusCode,
+    /// Stable and machine-readable (`Problem::code`).
+    pub code: &'static str,
+    /// The sentence a person can act on.
+    pub message: String,
+}
+
 impl ApiError {
     /// Status, machine code and the sentence a person can act on.
+    pub fn description(&self) -> Description {
+        let (status, code, message) = self.describe();
+        Description {
+            status,
+            code,
+            message,
+        }
+    }
+
     fn describe(&self) -> (StatusCode, &'static str, String) {
         use StatusCode as S;
         match self {
@@ -99,7 +119,7 @@ impl ApiError {
                 AuthError::UsernameTaken => (
                     S::CONFLICT,
                     "username_taken",
-                    "That username is already taken; choose another one.".into(),
+                    "That username is taken; choose another one.".into(),
                 ),
                 AuthError::InvalidCredentials => (
                     S::UNAUTHORIZED,
@@ -139,7 +159,7 @@ impl ApiError {
                 AuthError::SessionNotFound => (
                     S::NOT_FOUND,
                     "session_not_found",
-                    "No live session with that id.".into(),
+                    "No live session has that id; it may have ended already.".into(),
                 ),
                 AuthError::NotThrottled => (
                     S::NOT_FOUND,
@@ -149,12 +169,12 @@ impl ApiError {
                 AuthError::UserNotFound => (
                     S::NOT_FOUND,
                     "user_not_found",
-                    "No user with that id.".into(),
+                    "No user has that id.".into(),
                 ),
                 AuthError::NotAdmin => (
                     S::FORBIDDEN,
                     "forbidden",
-                    "This needs the admin role.".into(),
+                    "This is for administrators; ask one if you need access.".into(),
                 ),
                 AuthError::LastAdmin => (
                     S::CONFLICT,
@@ -197,7 +217,7 @@ impl ApiError {
             ApiError::RateLimited { retry_after } => (
                 S::TOO_MANY_REQUESTS,
                 "rate_limited",
-                format!("Too many requests from your address; try again in {retry_after} seconds."),
+                format!("Too many attempts from your address; try again in {retry_after} seconds."),
             ),
             ApiError::NotFound(detail) => (S::NOT_FOUND, "not_found", detail.clone()),
             ApiError::Forbidden(detail) => (S::FORBIDDEN, "forbidden", detail.clone()),
@@ -235,14 +255,29 @@ fn internal() -> (StatusCode, &'static str, String) {
 }
 
 impl ApiError {
-    /// Seconds a 429 asks the client to wait.
+    /// Seconds a 429 or 503 asks the client to wait.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             ApiError::Auth(AuthError::Throttled { retry_after }) => {
                 Some((*retry_after).max(1) as u64)
             }
             ApiError::RateLimited { retry_after } => Some(*retry_after),
+            _ if self.describe().0 == StatusCode::SERVICE_UNAVAILABLE => Some(1),
             _ => None,
+        }
+    }
+
+    /// The headers this refusal carries on either surface: `Retry-After` and `Allow`. The one
+    /// place they are set.
+    pub fn add_headers(&self, response: &mut HttpResponse) {
+        let headers = response.headers_mut();
+        if let Some(seconds) = self.retry_after() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let ApiError::MethodNotAllowed { allow } = self
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            headers.insert(header::ALLOW, value);
         }
     }
 
@@ -284,21 +319,12 @@ impl ResponseError for ApiError {
         {
             response.insert_header((header::WWW_AUTHENTICATE, value));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, "1"));
-        }
-        if let ApiError::MethodNotAllowed { allow } = self
-            && let Ok(value) = HeaderValue::from_str(allow)
-        {
-            response.insert_header((header::ALLOW, value));
-        }
-        if let Some(seconds) = self.retry_after() {
-            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
-        }
         if status == StatusCode::REQUEST_TIMEOUT {
             // The rest of the body may still be trickling in: this connection is done.
             response.force_close();
         }
-        response.body(serde_json::to_string(&problem).unwrap_or_default())
+        let mut response = response.body(serde_json::to_string(&problem).unwrap_or_default());
+        self.add_headers(&mut response);
+        response
     }
 }

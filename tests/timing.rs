@@ -1,11 +1,17 @@
 //! Timing, in its own test binary: cargo runs test binaries one after another, so no other test
 //! competes for the CPU while this one measures.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test states what it expects; a failed expectation is a failed test"
+)]
 
 #[path = "api/helpers.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, reason = "this binary uses a few of the shared helpers")]
 mod helpers;
 #[path = "api/test_db.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, reason = "this binary uses a few of the shared helpers")]
 mod test_db;
 
 use std::time::{Duration, Instant};

@@ -3,6 +3,7 @@
 use zeroize::Zeroizing;
 
 use super::AuthService;
+use super::access::{Admin, Caller};
 use super::audit::{AuditEvent, EventKind, Outcome};
 use super::error::{AuthError, FieldError};
 use super::input::{
@@ -97,15 +98,14 @@ impl AuthService {
     /// caller's trusted-device token, if any). Returns how many other sessions were revoked.
     pub fn change_password(
         &self,
-        user_id: &str,
-        current_session: &str,
+        caller: &Caller,
         current_password: &str,
         new_password: &str,
         device_token: Option<&str>,
         client: &ClientInfo,
     ) -> Result<usize, AuthError> {
-        let user = db::users::find_by_id(&mut *self.db.conn()?, user_id)?
-            .ok_or(AuthError::SessionEnded)?;
+        let user = caller.user();
+        let current_session = caller.session().id.as_str();
         let new_password = check_new_password(
             new_password,
             self.config.password_min_chars,
@@ -114,13 +114,13 @@ impl AuthService {
         .map_err(|e| AuthError::Invalid(vec![FieldError::new("new_password", e.message)]))?;
         let current_password = normalise_password(current_password);
         let now = self.clock.now();
-        let counter = self.counter_for(&user.username_key, Some(&user), device_token, now);
+        let counter = self.counter_for(&user.username_key, Some(user), device_token, now);
         let event = |outcome| {
             AuditEvent::new(EventKind::PasswordChanged, outcome)
                 .user(&user.id)
                 .session(current_session)
         };
-        let checked = match self.check_password(&counter, Some(&user), &current_password, now) {
+        let checked = match self.check_password(&counter, Some(user), &current_password, now) {
             Err(AuthError::Throttled { retry_after }) => {
                 let refused = event(Outcome::Denied).detail("too many failed attempts");
                 self.audit(refused, client)?;
@@ -178,12 +178,13 @@ impl AuthService {
     /// `Already` (and records nothing) when the account was disabled before.
     pub fn disable_user(
         &self,
+        admin: &Admin,
         user_id: &str,
-        acting_user: Option<&str>,
         force: bool,
         client: &ClientInfo,
     ) -> Result<Change<usize>, AuthError> {
-        if acting_user == Some(user_id) {
+        let acting_user = admin.actor_id();
+        if admin.is(user_id) {
             return Err(AuthError::Invalid(vec![FieldError::new(
                 "user",
                 "You cannot disable your own account; ask another administrator.",
@@ -215,10 +216,11 @@ impl AuthService {
     /// Lets a disabled user sign in again; `Already` (nothing recorded) when it was enabled.
     pub fn enable_user(
         &self,
+        admin: &Admin,
         user_id: &str,
-        acting_user: Option<&str>,
         client: &ClientInfo,
     ) -> Result<Change<()>, AuthError> {
+        let acting_user = admin.actor_id();
         let now = self.clock.now();
         db::write_transaction(&mut *self.db.conn()?, |conn| {
             let user = db::users::find_by_id(conn, user_id)?.ok_or(AuthError::UserNotFound)?;
@@ -237,11 +239,12 @@ impl AuthService {
     /// Deletes a user with every session and refresh token (the audit trail keeps their events).
     pub fn delete_user(
         &self,
+        admin: &Admin,
         user_id: &str,
-        acting_user: Option<&str>,
         force: bool,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
+        let acting_user = admin.actor_id();
         let now = self.clock.now();
         db::write_transaction(&mut *self.db.conn()?, |conn| {
             let user = db::users::find_by_id(conn, user_id)?.ok_or(AuthError::UserNotFound)?;
@@ -265,12 +268,13 @@ impl AuthService {
     /// or `Already` when it had that role. Demoting the last enabled admin needs `force`.
     pub fn set_role(
         &self,
+        admin: &Admin,
         username: &str,
         role: &str,
-        acting_user: Option<&str>,
         force: bool,
         client: &ClientInfo,
     ) -> Result<Change<User>, AuthError> {
+        let acting_user = admin.actor_id();
         check_role(role)?;
         let now = self.clock.now();
         db::write_transaction(&mut *self.db.conn()?, |conn| {

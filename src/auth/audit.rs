@@ -7,6 +7,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use strum::{EnumCount, IntoEnumIterator};
+
+use super::access::Admin;
 use super::error::AuthError;
 use super::input::username_key;
 use super::sessions::{ClientInfo, Page};
@@ -15,8 +18,24 @@ use crate::db::events::EventFilter;
 use crate::db::models::{AuthEventRow, NewAuthEvent};
 use crate::db::{self, Conn, DbError};
 
-/// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What happened. The variants are the list: their names (snake_case) in the database, the
+/// API documents, the filters and the metrics all come from this enum, so a new variant is
+/// everywhere at once (and the page's `describe` match does not compile until it has a phrase).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    strum::EnumIter,
+    strum::EnumCount,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    serde::Serialize,
+    utoipa::ToSchema,
+)]
+#[strum(serialize_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum EventKind {
     LoginSucceeded,
     LoginFailed,
@@ -35,50 +54,34 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 14] = [
-        EventKind::LoginSucceeded,
-        EventKind::LoginFailed,
-        EventKind::LoginThrottled,
-        EventKind::Registered,
-        EventKind::Refreshed,
-        EventKind::RefreshReuseDetected,
-        EventKind::LoggedOut,
-        EventKind::SessionRevoked,
-        EventKind::PasswordChanged,
-        EventKind::UserDisabled,
-        EventKind::UserEnabled,
-        EventKind::UserDeleted,
-        EventKind::RoleChanged,
-        EventKind::AccessDenied,
-    ];
+    /// Every kind, in declaration order.
+    pub fn all() -> impl Iterator<Item = EventKind> {
+        <EventKind as strum::IntoEnumIterator>::iter()
+    }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::LoginSucceeded => "login_succeeded",
-            EventKind::LoginFailed => "login_failed",
-            EventKind::LoginThrottled => "login_throttled",
-            EventKind::Registered => "registered",
-            EventKind::Refreshed => "refreshed",
-            EventKind::RefreshReuseDetected => "refresh_reuse_detected",
-            EventKind::LoggedOut => "logged_out",
-            EventKind::SessionRevoked => "session_revoked",
-            EventKind::PasswordChanged => "password_changed",
-            EventKind::UserDisabled => "user_disabled",
-            EventKind::UserEnabled => "user_enabled",
-            EventKind::UserDeleted => "user_deleted",
-            EventKind::RoleChanged => "role_changed",
-            EventKind::AccessDenied => "access_denied",
-        }
+        self.into()
     }
 
     pub fn parse(name: &str) -> Option<EventKind> {
-        EventKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == name)
+        name.parse().ok()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    strum::EnumIter,
+    strum::EnumCount,
+    strum::IntoStaticStr,
+    serde::Serialize,
+    utoipa::ToSchema,
+)]
+#[strum(serialize_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Success,
     Failure,
@@ -87,11 +90,7 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Failure => "failure",
-            Outcome::Denied => "denied",
-        }
+        self.into()
     }
 }
 
@@ -145,11 +144,9 @@ impl<'a> AuditEvent<'a> {
     }
 }
 
-const OUTCOMES: [Outcome; 3] = [Outcome::Success, Outcome::Failure, Outcome::Denied];
-
 /// How many events of each kind and outcome this process recorded (for metrics).
 #[derive(Debug)]
-pub struct EventCounts([AtomicU64; EventKind::ALL.len() * OUTCOMES.len()]);
+pub struct EventCounts([AtomicU64; EventKind::COUNT * Outcome::COUNT]);
 
 impl Default for EventCounts {
     fn default() -> EventCounts {
@@ -159,7 +156,7 @@ impl Default for EventCounts {
 
 impl EventCounts {
     fn counter(&self, kind: EventKind, outcome: Outcome) -> &AtomicU64 {
-        &self.0[kind as usize * OUTCOMES.len() + outcome as usize]
+        &self.0[kind as usize * Outcome::COUNT + outcome as usize]
     }
 
     fn add(&self, kind: EventKind, outcome: Outcome) {
@@ -168,9 +165,8 @@ impl EventCounts {
 
     /// Every (kind, outcome) pair with its count, zeros included.
     pub fn snapshot(&self) -> Vec<(EventKind, Outcome, u64)> {
-        EventKind::ALL
-            .iter()
-            .flat_map(|&kind| OUTCOMES.iter().map(move |&outcome| (kind, outcome)))
+        EventKind::all()
+            .flat_map(|kind| Outcome::iter().map(move |outcome| (kind, outcome)))
             .map(|(kind, outcome)| {
                 (
                     kind,
@@ -254,6 +250,7 @@ impl AuthService {
     /// valid ones.
     pub fn events(
         &self,
+        _: &Admin,
         query: &EventQuery,
         limit: i64,
         offset: i64,
@@ -354,7 +351,7 @@ fn with_usernames(
 }
 
 fn unknown_event(name: &str) -> AuthError {
-    let known: Vec<&str> = EventKind::ALL.iter().map(|kind| kind.as_str()).collect();
+    let known: Vec<&str> = EventKind::all().map(EventKind::as_str).collect();
     let shown: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
     AuthError::Invalid(vec![FieldError::new(
         "event",
@@ -371,7 +368,7 @@ mod tests {
 
     #[test]
     fn every_event_name_parses_back_to_its_kind() {
-        for kind in EventKind::ALL {
+        for kind in EventKind::all() {
             assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(EventKind::parse("login"), None);

@@ -30,7 +30,7 @@ pub struct TrustedDevice {
 }
 
 fn mac(key: &[u8; 32], payload: &[u8]) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts 32-byte keys");
+    let mut mac: Hmac<Sha256> = super::keyed_hmac(key);
     mac.update(b"latchkey device token v1:");
     mac.update(payload);
     mac

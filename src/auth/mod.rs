@@ -1,6 +1,7 @@
 //! The domain: accounts, sessions, refresh-token rotation and access tokens.
 //! No HTTP in here; handlers call `AuthService` methods from a blocking thread.
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod clock;
@@ -185,6 +186,16 @@ impl AuthService {
             device_token: None,
         })
     }
+}
+
+/// An HMAC keyed with `key`. HMAC takes keys of any length (long ones are hashed first), so
+/// making one cannot fail; this is the one place that says so.
+#[allow(
+    clippy::expect_used,
+    reason = "Mac::new_from_slice only fails for MACs with a fixed key length, which HMAC is not"
+)]
+pub(crate) fn keyed_hmac<M: hmac::Mac + hmac::digest::KeyInit>(key: &[u8]) -> M {
+    <M as hmac::Mac>::new_from_slice(key).expect("HMAC accepts keys of any length")
 }
 
 /// Fills `bytes` from the operating system's CSPRNG.

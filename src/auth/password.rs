@@ -33,7 +33,12 @@ pub struct PasswordHasher {
 /// bcrypt's verification, on the low-priority hashing threads.
 fn bcrypt_verify(prehash: Zeroizing<String>, bcrypt_hash: &str) -> bool {
     let bcrypt_hash = bcrypt_hash.to_owned();
-    hashing_pool().run(move || bcrypt::verify(prehash.as_bytes(), &bcrypt_hash).unwrap_or(false))
+    hashing_pool()
+        .run(move || bcrypt::verify(prehash.as_bytes(), &bcrypt_hash).unwrap_or(false))
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "a password check failed; treating it as a wrong password");
+            false
+        })
 }
 
 impl PasswordHasher {
@@ -51,6 +56,7 @@ impl PasswordHasher {
         let cost = self.cost;
         let hashed = hashing_pool()
             .run(move || bcrypt::hash(prehash.as_bytes(), cost))
+            .map_err(|e| AuthError::Internal(e.to_string()))?
             .map_err(|e| AuthError::Internal(format!("bcrypt failed: {e}")))?;
         let scheme = if self.pepper.is_some() {
             SCHEME_PEPPERED
@@ -121,7 +127,7 @@ impl PasswordHasher {
 }
 
 fn prehash_with(key: &[u8], password: &str) -> Zeroizing<String> {
-    let mut mac = Hmac::<Sha384>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    let mut mac: Hmac<Sha384> = super::keyed_hmac(key);
     mac.update(password.as_bytes());
     Zeroizing::new(STANDARD.encode(mac.finalize().into_bytes()))
 }

@@ -51,7 +51,7 @@ impl RefreshSecret {
 
     /// The successor of the token whose hash is `parent_hash`.
     pub fn successor_of(key: &[u8; 32], parent_hash: &[u8]) -> RefreshSecret {
-        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts 32-byte keys");
+        let mut mac: Hmac<Sha256> = super::keyed_hmac(key);
         mac.update(b"refresh successor v1:");
         mac.update(parent_hash);
         RefreshSecret(mac.finalize().into_bytes().into())
@@ -118,7 +118,10 @@ pub fn decide(
 
 /// What a rotation transaction decided; reuse is committed (the session revoked) before it
 /// becomes an error.
-#[allow(clippy::large_enum_variant)] // one value per request, returned once: boxing buys nothing
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per request, returned once: boxing buys nothing"
+)]
 enum Outcome {
     Issued {
         session: Session,

@@ -1,7 +1,8 @@
 //! Sessions: one per sign-in on one device. What "live" means, and managing them.
 
 use super::AuthService;
-use super::audit::{AuditEvent, EventKind, Outcome};
+use super::access::{Admin, Caller};
+use super::audit::{AuditEvent, EventKind};
 use super::error::AuthError;
 use crate::db::models::{Session, User};
 use crate::db::{self, Conn, LiveAt};
@@ -39,7 +40,7 @@ impl Lifetimes {
 }
 
 pub fn is_live(session: &Session, now: i64, lifetimes: &Lifetimes) -> bool {
-    session.revoked_at.is_none() && now < lifetimes.ends_at(session)
+    lifetimes.live_at(now).admits(session)
 }
 
 /// Where a request came from, as far as the server can tell.
@@ -120,51 +121,14 @@ pub struct Page<T> {
 }
 
 impl AuthService {
-    /// The caller's session and user, if the session is still live (for endpoints that manage
-    /// sessions, which must not trust an access token of a revoked session).
-    pub fn live_session(&self, session_id: &str) -> Result<(Session, User), AuthError> {
-        let at = self.config.lifetimes.live_at(self.clock.now());
-        db::sessions::find_live_with_user(&mut *self.db.conn()?, session_id, at)?
-            .filter(|(_, user)| user.disabled_at.is_none())
-            .ok_or(AuthError::SessionEnded)
-    }
-
-    /// Like `live_session`, and the user must currently be an admin (the role is read from
-    /// the database, so a demoted admin loses access at once).
-    pub fn live_admin_session(
-        &self,
-        session_id: &str,
-        client: &ClientInfo,
-    ) -> Result<(Session, User), AuthError> {
-        let (session, user) = self.live_session(session_id)?;
-        if user.role != ROLE_ADMIN {
-            self.deny_admin_access(&user, &session, client)?;
-            return Err(AuthError::NotAdmin);
-        }
-        Ok((session, user))
-    }
-
-    /// Records that a signed-in non-admin tried to use an admin function.
-    pub fn deny_admin_access(
-        &self,
-        user: &User,
-        session: &Session,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        let event = AuditEvent::new(EventKind::AccessDenied, Outcome::Denied)
-            .user(&user.id)
-            .session(&session.id)
-            .detail("not an admin");
-        self.audit(event, client)
-    }
-
-    pub fn my_sessions(&self, user_id: &str, current: &str) -> Result<Vec<SessionView>, AuthError> {
+    pub fn my_sessions(&self, caller: &Caller) -> Result<Vec<SessionView>, AuthError> {
+        let (user_id, current) = (&caller.user().id, &caller.session().id);
         let at = self.config.lifetimes.live_at(self.clock.now());
         let sessions = db::sessions::live_for_user(&mut *self.db.conn()?, user_id, at)?;
         Ok(sessions
             .into_iter()
             .map(|session| SessionView {
-                current: session.id == current,
+                current: session.id == *current,
                 session,
             })
             .collect())
@@ -174,10 +138,11 @@ impl AuthService {
     /// so nobody can probe which session ids exist.
     pub fn revoke_my_session(
         &self,
-        user_id: &str,
+        caller: &Caller,
         target: &str,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
+        let user_id = caller.user().id.as_str();
         let now = self.clock.now();
         let mut conn = self.db.conn()?;
         db::write_transaction(&mut conn, |conn| {
@@ -196,10 +161,10 @@ impl AuthService {
     /// Revokes every live session of the user except `current`; returns how many.
     pub fn revoke_my_other_sessions(
         &self,
-        user_id: &str,
-        current: &str,
+        caller: &Caller,
         client: &ClientInfo,
     ) -> Result<usize, AuthError> {
+        let (user_id, current) = (caller.user().id.as_str(), caller.session().id.as_str());
         let at = self.config.lifetimes.live_at(self.clock.now());
         db::write_transaction(&mut *self.db.conn()?, |conn| {
             let revoked = db::sessions::revoke_all_for_user(
@@ -255,7 +220,12 @@ impl AuthService {
         Ok(())
     }
 
-    pub fn list_users(&self, limit: i64, offset: i64) -> Result<Page<UserSummary>, AuthError> {
+    pub fn list_users(
+        &self,
+        _: &Admin,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Page<UserSummary>, AuthError> {
         let at = self.config.lifetimes.live_at(self.clock.now());
         let mut conn = self.db.conn()?;
         let users = db::users::page(&mut conn, limit, offset)?;
@@ -280,6 +250,7 @@ impl AuthService {
 
     pub fn list_live_sessions(
         &self,
+        _: &Admin,
         user_id: Option<&str>,
         limit: i64,
         offset: i64,
@@ -293,8 +264,8 @@ impl AuthService {
     /// An admin revokes any live session.
     pub fn admin_revoke_session(
         &self,
+        admin: &Admin,
         target: &str,
-        admin_id: Option<&str>,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
         let now = self.clock.now();
@@ -307,7 +278,7 @@ impl AuthService {
             let event = AuditEvent::success(EventKind::SessionRevoked)
                 .user(&session.user_id)
                 .session(&session.id)
-                .actor(admin_id)
+                .actor(admin.actor_id())
                 .detail("by admin");
             Ok(self.audit_in(conn, event, client, now)?)
         })
@@ -316,8 +287,8 @@ impl AuthService {
     /// An admin revokes every live session of a user; returns how many.
     pub fn admin_revoke_user_sessions(
         &self,
+        admin: &Admin,
         user_id: &str,
-        admin_id: Option<&str>,
         client: &ClientInfo,
     ) -> Result<usize, AuthError> {
         let at = self.config.lifetimes.live_at(self.clock.now());
@@ -327,7 +298,7 @@ impl AuthService {
                 db::sessions::revoke_all_for_user(conn, user_id, None, at, "revoked by admin")?;
             let event = AuditEvent::success(EventKind::SessionRevoked)
                 .user(user_id)
-                .actor(admin_id)
+                .actor(admin.actor_id())
                 .detail("by admin");
             self.audit_revocations(conn, &revoked, event, client, at.now)?;
             Ok(revoked.len())

@@ -16,6 +16,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::AuthService;
+use super::access::Admin;
 use super::audit::AuditEvent;
 use super::devices::{self, TrustedDevice};
 use super::error::AuthError;
@@ -135,8 +136,7 @@ pub struct ThrottleView {
 
 impl AuthService {
     fn throttle_key(&self, scope: Scope, value: &str) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(self.throttle_key.as_ref()).expect("32-byte key");
+        let mut mac: Hmac<Sha256> = super::keyed_hmac(self.throttle_key.as_ref());
         mac.update(scope.as_str().as_bytes());
         mac.update(b":");
         mac.update(value.as_bytes());
@@ -246,7 +246,11 @@ impl AuthService {
     }
 
     /// Counters with at least `FREE_FAILURES` failures in a row, newest first.
-    pub fn throttled_accounts(&self, limit: i64) -> Result<Vec<ThrottleView>, AuthError> {
+    pub fn throttled_accounts(
+        &self,
+        _: &Admin,
+        limit: i64,
+    ) -> Result<Vec<ThrottleView>, AuthError> {
         let rows = db::throttles::with_failures(&mut *self.db.conn()?, FREE_FAILURES, limit)?;
         Ok(rows
             .into_iter()
@@ -266,7 +270,7 @@ impl AuthService {
 
     /// An admin lifts every throttle of a username (its untrusted counter and, for an account,
     /// each of its devices' counters); `NotThrottled` when there is none.
-    pub fn clear_throttle(&self, username: &str) -> Result<(), AuthError> {
+    pub fn clear_throttle(&self, _: &Admin, username: &str) -> Result<(), AuthError> {
         let key = username_key(username);
         let counter = self.throttle_key(Scope::Untrusted, &key);
         db::write_transaction(&mut *self.db.conn()?, |conn| {
@@ -283,7 +287,7 @@ impl AuthService {
     }
 
     /// An admin lifts one throttle by its key (as the throttle list shows it).
-    pub fn clear_throttle_by_key(&self, key: &str) -> Result<(), AuthError> {
+    pub fn clear_throttle_by_key(&self, _: &Admin, key: &str) -> Result<(), AuthError> {
         if db::throttles::clear(&mut *self.db.conn()?, key)? {
             Ok(())
         } else {

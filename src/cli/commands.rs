@@ -59,6 +59,7 @@ pub fn run_command(settings: Settings, command: Command) -> Result<(), CliError>
 }
 
 fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<(), CliError> {
+    let operator = auth.operator_at_command_line();
     match command {
         UserCommand::Add(add) => add_user(auth, &add, cli),
         UserCommand::SetRole {
@@ -66,7 +67,7 @@ fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<()
             role,
             force,
         } => {
-            match auth.set_role(&username, role.as_str(), None, force, cli)? {
+            match auth.set_role(&operator, &username, role.as_str(), force, cli)? {
                 Change::Done(user) => println!("{} is now {}", user.username, user.role),
                 Change::Already => println!("{username} already has the {} role", role.as_str()),
             }
@@ -74,7 +75,7 @@ fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<()
         }
         UserCommand::Disable { username, force } => {
             let id = auth.user_id_by_name(&username)?;
-            match auth.disable_user(&id, None, force, cli)? {
+            match auth.disable_user(&operator, &id, force, cli)? {
                 Change::Done(revoked) => {
                     println!("{username} is disabled; {revoked} session(s) ended")
                 }
@@ -83,7 +84,7 @@ fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<()
             Ok(())
         }
         UserCommand::Enable { username } => {
-            match auth.enable_user(&auth.user_id_by_name(&username)?, None, cli)? {
+            match auth.enable_user(&operator, &auth.user_id_by_name(&username)?, cli)? {
                 Change::Done(()) => println!("{username} is enabled"),
                 Change::Already => println!("{username} was already enabled; nothing changed"),
             }
@@ -92,12 +93,12 @@ fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<()
         UserCommand::Delete {
             username, force, ..
         } => {
-            auth.delete_user(&auth.user_id_by_name(&username)?, None, force, cli)?;
+            auth.delete_user(&operator, &auth.user_id_by_name(&username)?, force, cli)?;
             println!("{username} is deleted, with every session");
             Ok(())
         }
         UserCommand::List => {
-            let page = auth.list_users(LIST_LIMIT, 0)?;
+            let page = auth.list_users(&operator, LIST_LIMIT, 0)?;
             println!(
                 "{:<36}  {:<24} {:<6} {:<21} {:>5}  disabled",
                 "id", "username", "role", "created", "live"
@@ -129,10 +130,11 @@ fn sessions(
     command: SessionsCommand,
     cli: &ClientInfo,
 ) -> Result<(), CliError> {
+    let operator = auth.operator_at_command_line();
     match command {
         SessionsCommand::List { user } => {
             let user_id = user.map(|name| auth.user_id_by_name(&name)).transpose()?;
-            let page = auth.list_live_sessions(user_id.as_deref(), LIST_LIMIT, 0)?;
+            let page = auth.list_live_sessions(&operator, user_id.as_deref(), LIST_LIMIT, 0)?;
             println!(
                 "{:<36}  {:<20} {:<21} {:<21} {:<15} device",
                 "session", "user", "signed in", "last used", "ip"
@@ -152,15 +154,15 @@ fn sessions(
             Ok(())
         }
         SessionsCommand::Revoke { id: Some(id), .. } => {
-            auth.admin_revoke_session(&id, None, cli)?;
+            auth.admin_revoke_session(&operator, &id, cli)?;
             println!("session {id} ended");
             Ok(())
         }
         SessionsCommand::Revoke {
             user: Some(user), ..
         } => {
-            let revoked =
-                auth.admin_revoke_user_sessions(&auth.user_id_by_name(&user)?, None, cli)?;
+            let user_id = auth.user_id_by_name(&user)?;
+            let revoked = auth.admin_revoke_user_sessions(&operator, &user_id, cli)?;
             println!("{revoked} session(s) of {user} ended");
             Ok(())
         }

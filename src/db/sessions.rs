@@ -12,12 +12,23 @@ type LiveFilter = diesel::dsl::And<
     diesel::dsl::Gt<sessions::last_used_at, i64>,
 >;
 
-/// Not revoked, before its absolute end and used within the idle lifetime.
-fn is_live(at: LiveAt) -> LiveFilter {
+/// What "live" means, in SQL: not revoked, before its absolute end and used within the idle
+/// lifetime. `LiveAt::admits` below is the same rule for a row already read; the unit test
+/// `the_sql_and_the_rust_rule_for_live_agree` holds the two together.
+pub(super) fn is_live(at: LiveAt) -> LiveFilter {
     sessions::revoked_at
         .is_null()
         .and(sessions::expires_at.gt(at.now))
         .and(sessions::last_used_at.gt(at.idle_cutoff))
+}
+
+impl LiveAt {
+    /// Whether a session read earlier (in this transaction) is live at this instant.
+    pub fn admits(&self, session: &Session) -> bool {
+        session.revoked_at.is_none()
+            && session.expires_at > self.now
+            && session.last_used_at > self.idle_cutoff
+    }
 }
 
 pub fn insert(conn: &mut Conn, session: &NewSession<'_>) -> Result<(), DbError> {
@@ -169,4 +180,61 @@ pub fn delete_ended(
         ),
     )
     .execute(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::models::NewUser;
+
+    #[test]
+    fn the_sql_and_the_rust_rule_for_live_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(&dir.path().join("live.db").display().to_string(), 1).unwrap();
+        let conn = &mut *db.conn().unwrap();
+        let user = NewUser {
+            id: "u1",
+            username: "alice",
+            username_key: "alice",
+            password_hash: "x",
+            role: "user",
+            created_at: 0,
+            updated_at: 0,
+            password_changed_at: 0,
+            username_skeleton: "alice",
+        };
+        crate::db::users::insert(conn, &user).unwrap();
+        let at = LiveAt {
+            now: 1000,
+            idle_cutoff: 900,
+        };
+        // Every edge: at, just before and just after both limits; revoked or not.
+        let mut cases = Vec::new();
+        for last_used_at in [899, 900, 901] {
+            for expires_at in [999, 1000, 1001] {
+                for revoked in [false, true] {
+                    cases.push((last_used_at, expires_at, revoked));
+                }
+            }
+        }
+        for (index, (last_used_at, expires_at, revoked)) in cases.into_iter().enumerate() {
+            let id = format!("s{index}");
+            let session = NewSession {
+                id: &id,
+                user_id: "u1",
+                created_at: 0,
+                last_used_at,
+                expires_at,
+                user_agent: None,
+                ip: None,
+            };
+            insert(conn, &session).unwrap();
+            if revoked {
+                revoke(conn, &id, 10, "test").unwrap();
+            }
+            let row = find(conn, &id).unwrap().unwrap();
+            let by_sql = find_live_with_user(conn, &id, at).unwrap().is_some();
+            assert_eq!(by_sql, at.admits(&row), "{row:?}");
+        }
+    }
 }

@@ -57,9 +57,7 @@ pub fn live_session_counts(
 ) -> Result<HashMap<String, i64>, DbError> {
     let rows: Vec<(String, i64)> = sessions::table
         .filter(sessions::user_id.eq_any(user_ids))
-        .filter(sessions::revoked_at.is_null())
-        .filter(sessions::expires_at.gt(at.now))
-        .filter(sessions::last_used_at.gt(at.idle_cutoff))
+        .filter(super::sessions::is_live(at))
         .group_by(sessions::user_id)
         .select((sessions::user_id, diesel::dsl::count_star()))
         .load(conn)?;

@@ -38,8 +38,10 @@ pub fn resource(path: &'static str) -> Endpoint {
     }
 }
 
-/// A path of the pages. A GET on it, when it serves none, is redirected to `/`.
+/// A path of the pages. A GET on it, when it serves none, is redirected to `/`. Its path is
+/// remembered too, so a test can check the guard of every admin page.
 pub fn page(path: &'static str) -> Endpoint {
+    super::remember_page(path);
     Endpoint {
         resource: web::resource(path),
         methods: Vec::new(),

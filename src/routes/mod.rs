@@ -5,6 +5,7 @@ pub mod api;
 mod assets;
 pub mod body_timeout;
 mod browser;
+pub mod caller;
 pub mod cookies;
 mod endpoints;
 pub mod extractors;
@@ -61,14 +62,35 @@ fn remember(path: &'static str) {
     }
 }
 
-fn registered() -> &'static Mutex<BTreeSet<&'static str>> {
-    static PATHS: OnceLock<Mutex<BTreeSet<&'static str>>> = OnceLock::new();
+fn remember_page(path: &'static str) {
+    if let Ok(mut paths) = registered_pages().lock() {
+        paths.insert(path);
+    }
+}
+
+type PathSet = Mutex<BTreeSet<&'static str>>;
+
+fn registered() -> &'static PathSet {
+    static PATHS: OnceLock<PathSet> = OnceLock::new();
+    PATHS.get_or_init(Default::default)
+}
+
+fn registered_pages() -> &'static PathSet {
+    static PATHS: OnceLock<PathSet> = OnceLock::new();
     PATHS.get_or_init(Default::default)
 }
 
 /// Every path built with `resource` in this process.
 pub fn registered_paths() -> Vec<&'static str> {
     registered()
+        .lock()
+        .map(|paths| paths.iter().copied().collect())
+        .unwrap_or_default()
+}
+
+/// Every path built with `page` in this process.
+pub fn registered_page_paths() -> Vec<&'static str> {
+    registered_pages()
         .lock()
         .map(|paths| paths.iter().copied().collect())
         .unwrap_or_default()

@@ -1,40 +1,85 @@
 //! Admin routes: a `user` gets 403, no token gets 401, admins see and revoke everyone's sessions.
 
 use latchkey::auth::sessions::ClientInfo;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_invalid_token, assert_problem, spawn_app};
+use crate::helpers::{PASSWORD, assert_invalid_token, assert_problem, spawn_app};
 
-const ADMIN_READS: [&str; 2] = ["/api/admin/users", "/api/admin/sessions"];
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
+/// The registered paths under `prefix`, with `{...}` parameters filled in.
+fn registered_under(paths: Vec<&'static str>, prefix: &str) -> Vec<String> {
+    paths
+        .into_iter()
+        .filter(|path| path.starts_with(prefix))
+        .map(|path| {
+            path.split('/')
+                .map(|part| if part.starts_with('{') { "x" } else { part })
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect()
+}
+
+/// Iterates every route the server registered, so an admin route added without its guard
+/// fails here: a user gets 403 on each method a path serves, and no token gets 401.
 #[tokio::test]
 async fn a_user_gets_403_and_no_token_gets_401_on_every_admin_route() {
     let app = spawn_app().await;
     let user = app.signed_in("alice").await;
-    let user_id = app.me(&user.access).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let session_id = app.me(&user.access).await["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
-    for path in ADMIN_READS {
-        assert_problem(app.get(path, &user.access).await, StatusCode::FORBIDDEN).await;
-        let anonymous = app.client.get(app.url(path)).send().await.unwrap();
-        assert_invalid_token(&anonymous);
+    let paths = registered_under(latchkey::routes::registered_paths(), "/api/admin/");
+    assert!(paths.len() >= 9, "{paths:?}");
+    let mut checked = 0;
+    for path in &paths {
+        for method in METHODS {
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let request = |token: Option<&str>| {
+                let request = app.client.request(method.clone(), app.url(path));
+                match token {
+                    Some(token) => request.bearer_auth(token),
+                    None => request,
+                }
+            };
+            let anonymous = request(None).send().await.unwrap();
+            if anonymous.status() == StatusCode::METHOD_NOT_ALLOWED {
+                continue;
+            }
+            assert_invalid_token(&anonymous);
+            let as_user = request(Some(&user.access)).send().await.unwrap();
+            assert_eq!(as_user.status(), StatusCode::FORBIDDEN, "{method} {path}");
+            assert_problem(as_user, StatusCode::FORBIDDEN).await;
+            checked += 1;
+        }
     }
-    for path in [
-        format!("/api/admin/sessions/{session_id}"),
-        format!("/api/admin/users/{user_id}/sessions"),
-    ] {
-        assert_problem(app.delete(&path, &user.access).await, StatusCode::FORBIDDEN).await;
-        let anonymous = app.client.delete(app.url(&path)).send().await.unwrap();
-        assert_invalid_token(&anonymous);
-    }
+    assert!(checked >= 9, "only {checked} admin operations answered");
     app.refresh_ok(&user.refresh).await;
+}
+
+/// The same for the admin pages: a signed-in user gets the 403 page on every one, forms
+/// included (sent with a valid CSRF token, so only the admin check can refuse them).
+#[tokio::test]
+async fn a_user_gets_the_403_page_on_every_admin_page() {
+    let app = spawn_app().await;
+    app.register("alice", PASSWORD).await;
+    let browser = app.browser();
+    browser.sign_in("alice").await;
+    let token = browser.csrf("/sessions").await;
+    let paths = registered_under(latchkey::routes::registered_page_paths(), "/admin/");
+    assert!(paths.len() >= 8, "{paths:?}");
+    for path in &paths {
+        let page = browser.get(path).await;
+        // A form-only path sends a GET to its list page, which is an admin page too.
+        if page.status() != StatusCode::SEE_OTHER {
+            assert_eq!(page.status(), StatusCode::FORBIDDEN, "GET {path}");
+            continue;
+        }
+        let form = browser
+            .post_form(path, &[("csrf_token", &token), ("key", "x")])
+            .await;
+        assert_eq!(form.status(), StatusCode::FORBIDDEN, "POST {path}");
+        assert!(form.text().await.unwrap().contains("for administrators"));
+    }
 }
 
 #[tokio::test]
@@ -157,10 +202,12 @@ async fn a_demoted_admin_loses_admin_routes_at_once() {
     let auth = app.auth();
     let cli = ClientInfo::command_line();
     // The only admin: demoting it needs `force`, as `latchkey user set-role --force` does.
-    tokio::task::spawn_blocking(move || auth.set_role("root", "user", None, true, &cli))
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        auth.set_role(&auth.operator_at_command_line(), "root", "user", true, &cli)
+    })
+    .await
+    .unwrap()
+    .unwrap();
 
     // The token still says "admin", but the role is read from the database.
     assert_problem(
@@ -168,4 +215,29 @@ async fn a_demoted_admin_loses_admin_routes_at_once() {
         StatusCode::FORBIDDEN,
     )
     .await;
+}
+
+/// The command line's admin rights come from running the binary on the server; no HTTP route
+/// may take that shortcut past the admin check.
+#[test]
+fn no_route_uses_the_command_lines_admin_rights() {
+    let mut stack = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/routes"
+    ))];
+    let mut files = 0;
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            files += 1;
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                !text.contains("operator_at_command_line"),
+                "{}",
+                path.display()
+            );
+        }
+    }
+    assert!(files > 20);
 }

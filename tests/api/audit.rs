@@ -315,6 +315,14 @@ async fn the_account_page_shows_recent_activity_and_admins_get_an_event_log() {
     assert!(log.contains(">alice<"));
     let bad = admin.get("/admin/events?since=whenever").await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    // The same refusal as the API's (422, the list of known events), as a page.
     let unknown = admin.get("/admin/events?event=nope").await;
-    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("use one of: login_succeeded")
+    );
 }

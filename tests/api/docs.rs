@@ -210,3 +210,32 @@ async fn every_request_in_the_http_examples_file_is_a_documented_operation() {
     }
     assert!(checked >= 15, "only {checked} requests found");
 }
+
+#[tokio::test]
+async fn the_documented_event_names_are_the_servers_list_of_events() {
+    let app = spawn_app().await;
+    let doc = openapi(&app).await;
+    let documented: Vec<&str> = doc["components"]["schemas"]["EventKind"]["enum"]
+        .as_array()
+        .expect("EventKind is an enum schema")
+        .iter()
+        .map(|name| name.as_str().unwrap())
+        .collect();
+    let known: Vec<&str> = latchkey::auth::audit::EventKind::all()
+        .map(|kind| kind.as_str())
+        .collect();
+    assert_eq!(documented, known);
+    let filter = &doc["paths"]["/api/admin/events"]["get"]["parameters"];
+    let event_param = filter
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "event")
+        .unwrap();
+    assert!(
+        event_param
+            .to_string()
+            .contains("#/components/schemas/EventKind"),
+        "{event_param}"
+    );
+}

@@ -1,4 +1,10 @@
 //! Black-box tests: the real server on port 0, its own temporary database, driven over HTTP.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test states what it expects; a failed expectation is a failed test"
+)]
 
 mod access_tokens;
 mod addresses;

@@ -264,7 +264,9 @@ async fn the_sessions_page_lists_devices_and_revokes_them() {
     // Revoke the phone's session from the laptop.
     let phone_session = app.auth();
     let sessions = tokio::task::spawn_blocking(move || {
-        let users = phone_session.list_live_sessions(None, 10, 0).unwrap();
+        let users = phone_session
+            .list_live_sessions(&phone_session.operator_at_command_line(), None, 10, 0)
+            .unwrap();
         users
             .items
             .into_iter()

@@ -81,7 +81,7 @@ async fn the_change_password_page_is_throttled_too() {
     let throttled = attempt(PASSWORD).await;
     assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(throttled.headers().contains_key("retry-after"));
-    assert!(throttled.text().await.unwrap().contains("Try again in"));
+    assert!(throttled.text().await.unwrap().contains("try again in"));
 }
 
 #[tokio::test]

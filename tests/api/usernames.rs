@@ -133,10 +133,12 @@ async fn a_deleted_account_shows_in_the_audit_log_in_a_way_no_username_can_imita
         .to_owned();
     let auth = app.auth();
     let cli = latchkey::auth::sessions::ClientInfo::command_line();
-    tokio::task::spawn_blocking(move || auth.delete_user(&alice_id, None, false, &cli))
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        auth.delete_user(&auth.operator_at_command_line(), &alice_id, false, &cli)
+    })
+    .await
+    .unwrap()
+    .unwrap();
 
     let html = events_page(&app).await;
     let rows: Vec<&str> = html.split("<tr data-event=").skip(1).collect();

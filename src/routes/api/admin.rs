@@ -1,5 +1,5 @@
-//! Admin routes: every handler checks that the caller's session is live and that the user is an
-//! admin now (the role is read from the database, not trusted from the token).
+//! Admin routes: every handler takes an `AdminSession` (a live session of a user whose stored
+//! role is admin), and the domain's admin operations take the `Admin` it carries.
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,8 @@ use crate::auth::AuthService;
 use crate::auth::accounts::Change;
 use crate::auth::sessions::ClientInfo;
 use crate::error::{ApiError, Problem};
-use crate::routes::extractors::{Bearer, QueryAfterAuth};
+use crate::routes::caller::AdminSession;
+use crate::routes::extractors::QueryAfterAuth;
 use crate::routes::{blocking, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -102,15 +103,12 @@ pub struct ThrottlesBody {
     ))]
 pub async fn users(
     auth: web::Data<AuthService>,
-    Bearer(claims): Bearer,
-    client: ClientInfo,
+    AdminSession { admin, .. }: AdminSession,
     paging: QueryAfterAuth<Paging>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = auth.clone();
-    blocking(move || admin.live_admin_session(&claims.sid, &client)).await?;
     let paging = paging.checked()?;
     let (limit, offset) = paging.limit_offset();
-    let page = blocking(move || auth.list_users(limit, offset)).await?;
+    let page = blocking(move || auth.list_users(&admin, limit, offset)).await?;
     Ok(
         HttpResponse::Ok().json(PageBody::new(page, &paging, |summary| UserBody {
             disabled: summary.user.disabled_at.is_some(),
@@ -133,12 +131,9 @@ pub async fn users(
     ))]
 pub async fn sessions(
     auth: web::Data<AuthService>,
-    Bearer(claims): Bearer,
-    client: ClientInfo,
+    AdminSession { admin, .. }: AdminSession,
     filter: QueryAfterAuth<SessionFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = auth.clone();
-    blocking(move || admin.live_admin_session(&claims.sid, &client)).await?;
     let filter = filter.checked()?;
     let paging = Paging {
         page: filter.page,
@@ -147,7 +142,8 @@ pub async fn sessions(
     let (limit, offset) = paging.limit_offset();
     let lifetimes = auth.config().lifetimes;
     let user_id = filter.user_id.clone();
-    let page = blocking(move || auth.list_live_sessions(user_id.as_deref(), limit, offset)).await?;
+    let page = blocking(move || auth.list_live_sessions(&admin, user_id.as_deref(), limit, offset))
+        .await?;
     Ok(
         HttpResponse::Ok().json(PageBody::new(page, &paging, |(session, username)| {
             AdminSessionBody {
@@ -169,16 +165,12 @@ pub async fn sessions(
     ))]
 pub async fn revoke_session(
     auth: web::Data<AuthService>,
-    Bearer(claims): Bearer,
+    AdminSession { admin, .. }: AdminSession,
     client: ClientInfo,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let target = path.into_inner();
-    blocking(move || {
-        let (_, admin) = auth.live_admin_session(&claims.sid, &client)?;
-        auth.admin_revoke_session(&target, Some(&admin.id), &client)
-    })
-    .await?;
+    blocking(move || auth.admin_revoke_session(&admin, &target, &client)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -192,16 +184,13 @@ pub async fn revoke_session(
     ))]
 pub async fn revoke_user_sessions(
     auth: web::Data<AuthService>,
-    Bearer(claims): Bearer,
+    AdminSession { admin, .. }: AdminSession,
     client: ClientInfo,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = path.into_inner();
-    let revoked = blocking(move || {
-        let (_, admin) = auth.live_admin_session(&claims.sid, &client)?;
-        auth.admin_revoke_user_sessions(&user_id, Some(&admin.id), &client)
-    })
-    .await?;
+    let revoked =
+        blocking(move || auth.admin_revoke_user_sessions(&admin, &user_id, &client)).await?;
     Ok(HttpResponse::Ok().json(RevokedBody { revoked }))
 }
 
@@ -217,17 +206,13 @@ pub async fn revoke_user_sessions(
     ))]
 pub async fn disable_user(
     auth: web::Data<AuthService>,
-    Bearer(claims): Bearer,
+    AdminSession { admin, .. }: AdminSession,
     client: ClientInfo,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = path.into_inner();
     let id = user_id.clone();
-    let outcome = blocking(move || {
-        let (_, admin) = auth.live_admin_session(&claims.sid, &client)?;
-        auth.disable_user(&id, Some(&admin.id), false, &client)
-    })
-    .await?;
+    let outcome = blocking(move || auth.disable_user(&admin, &id, false, &client)).await?;
     Ok(HttpResponse::Ok().json(UserStateBody {
         id: user_id,
         disabled: true,
@@ -249,17 +234,13 @@ pub async fn disable_user(
     ))]
 pub async fn enable_user(
     auth: web::Data<AuthService>,
-    Bearer(claims): Bearer,
+    AdminSession { admin, .. }: AdminSession,
     client: ClientInfo,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = path.into_inner();
     let id = user_id.clone();
-    let outcome = blocking(move || {
-        let (_, admin) = auth.live_admin_session(&claims.sid, &client)?;
-        auth.enable_user(&id, Some(&admin.id), &client)
-    })
-    .await?;
+    let outcome = blocking(move || auth.enable_user(&admin, &id, &client)).await?;
     Ok(HttpResponse::Ok().json(UserStateBody {
         id: user_id,
         disabled: false,
@@ -276,15 +257,10 @@ pub async fn enable_user(
     ))]
 pub async fn throttles(
     auth: web::Data<AuthService>,
-    Bearer(claims): Bearer,
-    client: ClientInfo,
+    AdminSession { admin, .. }: AdminSession,
 ) -> Result<HttpResponse, ApiError> {
     let now = auth.clock().now();
-    let rows = blocking(move || {
-        auth.live_admin_session(&claims.sid, &client)?;
-        auth.throttled_accounts(200)
-    })
-    .await?;
+    let rows = blocking(move || auth.throttled_accounts(&admin, 200)).await?;
     let items = rows
         .into_iter()
         .map(|t| ThrottleBody {
@@ -308,15 +284,10 @@ pub async fn throttles(
     ))]
 pub async fn clear_throttle(
     auth: web::Data<AuthService>,
-    Bearer(claims): Bearer,
-    client: ClientInfo,
+    AdminSession { admin, .. }: AdminSession,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let username = path.into_inner();
-    blocking(move || {
-        auth.live_admin_session(&claims.sid, &client)?;
-        auth.clear_throttle(&username)
-    })
-    .await?;
+    blocking(move || auth.clear_throttle(&admin, &username)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,10 +6,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{PageBody, Paging, parse_since, rfc3339};
 use crate::auth::AuthService;
-use crate::auth::audit::{EventQuery, EventView};
-use crate::auth::sessions::ClientInfo;
+use crate::auth::audit::{EventKind, EventQuery, EventView, Outcome};
 use crate::error::{ApiError, Problem};
-use crate::routes::extractors::{Bearer, QueryAfterAuth};
+use crate::routes::caller::{AdminSession, LiveSession};
+use crate::routes::extractors::QueryAfterAuth;
 use crate::routes::{blocking, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -23,13 +23,10 @@ pub struct EventBody {
     id: i64,
     #[schema(example = "2026-11-22T10:02:41Z")]
     at: String,
-    /// login_succeeded, login_failed, login_throttled, registered, refreshed,
-    /// refresh_reuse_detected, logged_out, session_revoked, password_changed, user_disabled,
-    /// user_enabled, user_deleted, role_changed or access_denied.
-    #[schema(example = "login_failed")]
+    /// What happened (the names come from the server's own list of events).
+    #[schema(value_type = EventKind, example = "login_failed")]
     event: String,
-    /// success, failure or denied.
-    #[schema(example = "failure")]
+    #[schema(value_type = Outcome, example = "failure")]
     outcome: String,
     user_id: Option<String>,
     username: Option<String>,
@@ -69,6 +66,7 @@ pub struct EventFilter {
     /// A username or a user id.
     user: Option<String>,
     /// One event name.
+    #[param(value_type = Option<EventKind>)]
     event: Option<String>,
     /// Events at or after this instant: RFC 3339, a date (midnight UTC) or unix seconds.
     since: Option<String>,
@@ -89,12 +87,9 @@ pub struct EventFilter {
     ))]
 pub async fn all_events(
     auth: web::Data<AuthService>,
-    Bearer(claims): Bearer,
-    client: ClientInfo,
+    AdminSession { admin, .. }: AdminSession,
     filter: QueryAfterAuth<EventFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = auth.clone();
-    blocking(move || admin.live_admin_session(&claims.sid, &client)).await?;
     let filter = filter.checked()?;
     let paging = Paging {
         page: filter.page,
@@ -111,7 +106,7 @@ pub async fn all_events(
             .transpose()?,
     };
     let (limit, offset) = paging.limit_offset();
-    let page = blocking(move || auth.events(&query, limit, offset)).await?;
+    let page = blocking(move || auth.events(&admin, &query, limit, offset)).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, &paging, EventBody::from)))
 }
 
@@ -124,14 +119,10 @@ pub async fn all_events(
     ))]
 pub async fn my_events(
     auth: web::Data<AuthService>,
-    Bearer(claims): Bearer,
+    LiveSession { caller, .. }: LiveSession,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = paging.limit_offset();
-    let page = blocking(move || {
-        auth.live_session(&claims.sid)?;
-        auth.my_events(&claims.sub, limit, offset)
-    })
-    .await?;
+    let page = blocking(move || auth.my_events(&caller.user().id, limit, offset)).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, &paging, EventBody::from)))
 }

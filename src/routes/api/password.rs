@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 use crate::auth::AuthService;
 use crate::auth::sessions::ClientInfo;
 use crate::error::{ApiError, Problem};
-use crate::routes::extractors::Bearer;
+use crate::routes::caller::LiveSession;
 use crate::routes::limits::{Limit, RateLimits};
 use crate::routes::{blocking, resource};
 
@@ -45,7 +45,7 @@ pub struct PasswordChanged {
 pub async fn change(
     auth: web::Data<AuthService>,
     limits: web::Data<RateLimits>,
-    Bearer(claims): Bearer,
+    LiveSession { caller, .. }: LiveSession,
     body: web::Json<PasswordChange>,
     client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
@@ -57,10 +57,8 @@ pub async fn change(
         device_token,
     } = body.into_inner();
     let revoked = blocking(move || {
-        auth.live_session(&claims.sid)?;
         auth.change_password(
-            &claims.sub,
-            &claims.sid,
+            &caller,
             &current_password,
             &new_password,
             device_token.as_deref(),

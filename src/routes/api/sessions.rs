@@ -1,4 +1,4 @@
-//! The caller's own sessions. Every handler first checks that the caller's session is live.
+//! The caller's own sessions. Every handler takes a `LiveSession`: the token's session is live now.
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -8,7 +8,7 @@ use super::{RevokedBody, SessionBody};
 use crate::auth::AuthService;
 use crate::auth::sessions::ClientInfo;
 use crate::error::{ApiError, Problem};
-use crate::routes::extractors::Bearer;
+use crate::routes::caller::LiveSession;
 use crate::routes::{blocking, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -32,14 +32,10 @@ pub struct MySession {
     ))]
 pub async fn list(
     auth: web::Data<AuthService>,
-    Bearer(claims): Bearer,
+    LiveSession { caller, .. }: LiveSession,
 ) -> Result<HttpResponse, ApiError> {
     let lifetimes = auth.config().lifetimes;
-    let sessions = blocking(move || {
-        auth.live_session(&claims.sid)?;
-        auth.my_sessions(&claims.sub, &claims.sid)
-    })
-    .await?;
+    let sessions = blocking(move || auth.my_sessions(&caller)).await?;
     let body: Vec<MySession> = sessions
         .into_iter()
         .map(|view| MySession {
@@ -60,16 +56,12 @@ pub async fn list(
     ))]
 pub async fn revoke_one(
     auth: web::Data<AuthService>,
-    Bearer(claims): Bearer,
+    LiveSession { caller, .. }: LiveSession,
     path: web::Path<String>,
     client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
     let target = path.into_inner();
-    blocking(move || {
-        auth.live_session(&claims.sid)?;
-        auth.revoke_my_session(&claims.sub, &target, &client)
-    })
-    .await?;
+    blocking(move || auth.revoke_my_session(&caller, &target, &client)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -81,13 +73,9 @@ pub async fn revoke_one(
     ))]
 pub async fn revoke_others(
     auth: web::Data<AuthService>,
-    Bearer(claims): Bearer,
+    LiveSession { caller, .. }: LiveSession,
     client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
-    let revoked = blocking(move || {
-        auth.live_session(&claims.sid)?;
-        auth.revoke_my_other_sessions(&claims.sub, &claims.sid, &client)
-    })
-    .await?;
+    let revoked = blocking(move || auth.revoke_my_other_sessions(&caller, &client)).await?;
     Ok(HttpResponse::Ok().json(RevokedBody { revoked }))
 }

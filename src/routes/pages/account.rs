@@ -36,7 +36,7 @@ struct AccountPage {
 async fn account(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpResponse, PageError> {
     let ttl = Duration::from_secs(auth.config().tokens.access_ttl_seconds as u64);
     let now = auth.clock().now();
-    let user_id = user.user.id.clone();
+    let user_id = user.user().id.clone();
     let activity = blocking(move || auth.recent_activity(&user_id, RECENT_ACTIVITY))
         .await?
         .into_iter()
@@ -44,11 +44,11 @@ async fn account(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpRes
         .collect();
     let page = AccountPage {
         layout: user.layout(),
-        username: user.user.username.clone(),
-        role: user.user.role.clone(),
-        created: format::date(user.user.created_at),
+        username: user.user().username.clone(),
+        role: user.user().role.clone(),
+        created: format::date(user.user().created_at),
         access_ttl: humantime::format_duration(ttl).to_string(),
-        is_admin: user.user.role == ROLE_ADMIN,
+        is_admin: user.user().role == ROLE_ADMIN,
         activity,
     };
     Ok(render(StatusCode::OK, &page))

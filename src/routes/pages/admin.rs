@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::guard::AdminPage;
 use super::pager::{PER_PAGE, Pager, page_and_offset};
 use super::sessions::SessionRow;
-use super::{Layout, PageError, format, links, local_next, page_session, render, see_other};
+use super::{Csrf, Layout, PageError, format, links, local_next, page_session, render, see_other};
 use crate::auth::accounts::Change;
 use crate::auth::sessions::ClientInfo;
 use crate::auth::throttle::Scope;
@@ -101,7 +101,6 @@ struct ListQuery {
 
 #[derive(Deserialize)]
 struct RevokeForm {
-    csrf_token: String,
     #[serde(default)]
     back: String,
 }
@@ -114,19 +113,19 @@ fn current_path(request: &HttpRequest) -> String {
 }
 
 async fn users(
-    AdminPage(admin): AdminPage,
+    AdminPage { admin, user: me }: AdminPage,
     auth: web::Data<AuthService>,
     query: web::Query<ListQuery>,
     request: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let (page, offset) = page_and_offset(query.page);
-    let listing = blocking(move || auth.list_users(PER_PAGE, offset)).await?;
+    let listing = blocking(move || auth.list_users(&admin, PER_PAGE, offset)).await?;
     let users = listing
         .items
         .into_iter()
         .map(|summary| UserRow {
             disabled: summary.user.disabled_at.is_some(),
-            is_me: summary.user.id == admin.user.id,
+            is_me: summary.user.id == me.user().id,
             created: format::date(summary.user.created_at),
             sessions_href: links::admin_sessions_of(&summary.user.id),
             revoke_sessions_action: links::admin_user_action(&summary.user.id, "revoke-sessions"),
@@ -146,7 +145,7 @@ async fn users(
     Ok(render(
         StatusCode::OK,
         &UsersPage {
-            layout: admin.layout(),
+            layout: me.layout(),
             users,
             total: listing.total,
             pager: Pager::new("/admin/users", &[], page, listing.total),
@@ -156,7 +155,7 @@ async fn users(
 }
 
 async fn sessions(
-    AdminPage(admin): AdminPage,
+    AdminPage { admin, user: me }: AdminPage,
     auth: web::Data<AuthService>,
     query: web::Query<ListQuery>,
     request: HttpRequest,
@@ -164,20 +163,20 @@ async fn sessions(
     let (page, offset) = page_and_offset(query.page);
     let filter = query.user_id.clone().filter(|id| !id.is_empty());
     if filter.as_deref().is_some_and(|id| !links::is_id(id)) {
-        return Err(PageError::BadRequest(
-            "user_id must be a user id; pick the user from the list.".into(),
+        return Err(PageError::bad_request(
+            "user_id must be a user id; pick the user from the list.",
         )
-        .with_layout(admin.layout()));
+        .with_layout(me.layout()));
     }
     let now = auth.clock().now();
     let wanted = filter.clone();
     let (listing, users) = blocking(move || {
-        let listing = auth.list_live_sessions(wanted.as_deref(), PER_PAGE, offset)?;
-        let users = auth.list_users(FILTER_CHOICES, 0)?;
+        let listing = auth.list_live_sessions(&admin, wanted.as_deref(), PER_PAGE, offset)?;
+        let users = auth.list_users(&admin, FILTER_CHOICES, 0)?;
         Ok((listing, users))
     })
     .await?;
-    let current = admin.session.id.clone();
+    let current = me.session().id.clone();
     let rows = listing
         .items
         .into_iter()
@@ -199,7 +198,7 @@ async fn sessions(
     Ok(render(
         StatusCode::OK,
         &SessionsPage {
-            layout: admin.layout(),
+            layout: me.layout(),
             sessions: rows,
             total: listing.total,
             user_options,
@@ -213,31 +212,29 @@ async fn sessions(
 }
 
 async fn revoke_session(
-    AdminPage(admin): AdminPage,
+    AdminPage { admin, user: me }: AdminPage,
     auth: web::Data<AuthService>,
     path: web::Path<String>,
-    form: web::Form<RevokeForm>,
+    Csrf(form): Csrf<RevokeForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    admin.check_csrf(&form.csrf_token)?;
-    let (target, me) = (path.into_inner(), admin.user.id.clone());
-    let outcome = blocking(move || auth.admin_revoke_session(&target, Some(&me), &client)).await;
-    flash_outcome(&admin.page, outcome, |()| "Session revoked.".into())?;
+    let target = path.into_inner();
+    let outcome = blocking(move || auth.admin_revoke_session(&admin, &target, &client)).await;
+    flash_outcome(&me.page, outcome, |()| "Session revoked.".into())?;
     Ok(see_other(&back_to(&form.back)))
 }
 
 async fn revoke_user_sessions(
-    AdminPage(admin): AdminPage,
+    AdminPage { admin, user: me }: AdminPage,
     auth: web::Data<AuthService>,
     path: web::Path<String>,
-    form: web::Form<RevokeForm>,
+    Csrf(form): Csrf<RevokeForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    admin.check_csrf(&form.csrf_token)?;
-    let (user_id, me) = (path.into_inner(), admin.user.id.clone());
+    let user_id = path.into_inner();
     let outcome =
-        blocking(move || auth.admin_revoke_user_sessions(&user_id, Some(&me), &client)).await;
-    flash_outcome(&admin.page, outcome, |n| match n {
+        blocking(move || auth.admin_revoke_user_sessions(&admin, &user_id, &client)).await;
+    flash_outcome(&me.page, outcome, |n| match n {
         1 => "Revoked 1 session.".into(),
         n => format!("Revoked {n} sessions."),
     })?;
@@ -245,16 +242,15 @@ async fn revoke_user_sessions(
 }
 
 async fn disable_user(
-    AdminPage(admin): AdminPage,
+    AdminPage { admin, user: me }: AdminPage,
     auth: web::Data<AuthService>,
     path: web::Path<String>,
-    form: web::Form<RevokeForm>,
+    Csrf(form): Csrf<RevokeForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    admin.check_csrf(&form.csrf_token)?;
-    let (user_id, me) = (path.into_inner(), admin.user.id.clone());
-    let outcome = blocking(move || auth.disable_user(&user_id, Some(&me), false, &client)).await;
-    flash_outcome(&admin.page, outcome, |change| match change {
+    let user_id = path.into_inner();
+    let outcome = blocking(move || auth.disable_user(&admin, &user_id, false, &client)).await;
+    flash_outcome(&me.page, outcome, |change| match change {
         Change::Done(n) => {
             format!("User disabled; {n} session(s) ended. They cannot sign in until enabled.")
         }
@@ -264,16 +260,15 @@ async fn disable_user(
 }
 
 async fn enable_user(
-    AdminPage(admin): AdminPage,
+    AdminPage { admin, user: me }: AdminPage,
     auth: web::Data<AuthService>,
     path: web::Path<String>,
-    form: web::Form<RevokeForm>,
+    Csrf(form): Csrf<RevokeForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    admin.check_csrf(&form.csrf_token)?;
-    let (user_id, me) = (path.into_inner(), admin.user.id.clone());
-    let outcome = blocking(move || auth.enable_user(&user_id, Some(&me), &client)).await;
-    flash_outcome(&admin.page, outcome, |change| match change {
+    let user_id = path.into_inner();
+    let outcome = blocking(move || auth.enable_user(&admin, &user_id, &client)).await;
+    flash_outcome(&me.page, outcome, |change| match change {
         Change::Done(()) => "User enabled; they can sign in again.".into(),
         Change::Already => "That user was already enabled.".into(),
     })?;
@@ -297,11 +292,11 @@ struct ThrottlesPage {
 }
 
 async fn throttles(
-    AdminPage(admin): AdminPage,
+    AdminPage { admin, user: me }: AdminPage,
     auth: web::Data<AuthService>,
 ) -> Result<HttpResponse, PageError> {
     let now = auth.clock().now();
-    let throttles = blocking(move || auth.throttled_accounts(200)).await?;
+    let throttles = blocking(move || auth.throttled_accounts(&admin, 200)).await?;
     let rows = throttles
         .into_iter()
         .map(|t| ThrottleRow {
@@ -316,7 +311,7 @@ async fn throttles(
     Ok(render(
         StatusCode::OK,
         &ThrottlesPage {
-            layout: admin.layout(),
+            layout: me.layout(),
             rows,
         },
     ))
@@ -324,19 +319,16 @@ async fn throttles(
 
 #[derive(Deserialize)]
 struct ClearThrottleForm {
-    csrf_token: String,
     key: String,
 }
 
 async fn clear_throttle(
-    AdminPage(admin): AdminPage,
+    AdminPage { admin, user: me }: AdminPage,
     auth: web::Data<AuthService>,
-    form: web::Form<ClearThrottleForm>,
+    Csrf(form): Csrf<ClearThrottleForm>,
 ) -> Result<HttpResponse, PageError> {
-    admin.check_csrf(&form.csrf_token)?;
-    let key = form.key.clone();
-    let outcome = blocking(move || auth.clear_throttle_by_key(&key)).await;
-    flash_outcome(&admin.page, outcome, |()| "Cleared the throttle.".into())?;
+    let outcome = blocking(move || auth.clear_throttle_by_key(&admin, &form.key)).await;
+    flash_outcome(&me.page, outcome, |()| "Cleared the throttle.".into())?;
     Ok(see_other("/admin/throttles"))
 }
 
@@ -349,17 +341,11 @@ fn flash_outcome<T>(
 ) -> Result<(), PageError> {
     let (kind, text) = match outcome {
         Ok(value) => ("success", success(value)),
-        Err(ApiError::Auth(AuthError::SessionNotFound)) => {
-            ("info", "That session had already ended.".to_owned())
+        // Someone else got there first: nothing left to do.
+        Err(refused @ ApiError::Auth(AuthError::SessionNotFound | AuthError::NotThrottled)) => {
+            ("info", refused.description().message)
         }
-        Err(ApiError::Auth(AuthError::NotThrottled)) => {
-            ("info", "That username was not throttled.".to_owned())
-        }
-        Err(ApiError::Auth(AuthError::UserNotFound)) => ("error", "No such user.".to_owned()),
-        Err(ApiError::Auth(AuthError::Invalid(errors))) => {
-            let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
-            ("error", messages.join(" "))
-        }
+        Err(refused) if refused.is_client_error() => ("error", refused.description().message),
         Err(other) => return Err(other.into()),
     };
     page_session::flash(page, kind, text);

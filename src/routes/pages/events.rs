@@ -138,7 +138,7 @@ struct EventsQuery {
 }
 
 async fn events(
-    AdminPage(admin): AdminPage,
+    AdminPage { admin, user: me }: AdminPage,
     auth: web::Data<AuthService>,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, PageError> {
@@ -153,14 +153,13 @@ async fn events(
         },
     };
     let now = auth.clock().now();
-    let listing = blocking(move || auth.events(&filter, PER_PAGE, offset)).await?;
+    let listing = blocking(move || auth.events(&admin, &filter, PER_PAGE, offset)).await?;
     let rows = listing
         .items
         .into_iter()
         .map(|view| EventRow::new(view, now))
         .collect();
-    let event_options = EventKind::ALL
-        .iter()
+    let event_options = EventKind::all()
         .map(|kind| EventOption {
             name: kind.as_str(),
             selected: kind.as_str() == query.event,
@@ -175,7 +174,7 @@ async fn events(
     Ok(render(
         StatusCode::OK,
         &EventsPage {
-            layout: admin.layout(),
+            layout: me.layout(),
             rows,
             total: listing.total,
             pager: Pager::new("/admin/events", &extra, page, listing.total),

@@ -10,7 +10,7 @@ use actix_web::http::Method;
 use actix_web::{FromRequest, HttpRequest, web};
 
 use super::{Layout, PageError, login_url, page_session};
-use crate::auth::sessions::ROLE_ADMIN;
+use crate::auth::access::{Admin, Caller};
 use crate::auth::{AuthError, AuthService};
 use crate::db::models::{Session as AuthSession, User};
 use crate::error::ApiError;
@@ -21,18 +21,21 @@ type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, PageError>>>>;
 
 /// A signed-in person with a live session.
 pub struct PageUser {
-    pub user: User,
-    pub session: AuthSession,
+    pub caller: Caller,
     pub page: Session,
 }
 
 impl PageUser {
-    pub fn layout(&self) -> Layout {
-        Layout::new(&self.page, Some(&self.user))
+    pub fn user(&self) -> &User {
+        self.caller.user()
     }
 
-    pub fn check_csrf(&self, submitted: &str) -> Result<(), PageError> {
-        super::check_csrf(&self.page, submitted, Some(&self.user))
+    pub fn session(&self) -> &AuthSession {
+        self.caller.session()
+    }
+
+    pub fn layout(&self) -> Layout {
+        Layout::new(&self.page, Some(self.user()))
     }
 }
 
@@ -52,16 +55,11 @@ impl FromRequest for PageUser {
             _ => "/".to_owned(),
         };
         Box::pin(async move {
-            let auth = auth.ok_or_else(|| PageError::Internal("AuthService missing".into()))?;
             let Some((user_id, session_id)) = page_session::signed_in(&page) else {
                 return Err(PageError::Redirect(login_url(&next, None)));
             };
-            match blocking(move || auth.live_session(&session_id)).await {
-                Ok((session, user)) if user.id == user_id => Ok(PageUser {
-                    user,
-                    session,
-                    page,
-                }),
+            match live_caller(auth, session_id).await {
+                Ok(caller) if caller.user().id == user_id => Ok(PageUser { caller, page }),
                 Ok(_) | Err(ApiError::Auth(AuthError::SessionEnded)) => {
                     page_session::sign_out(&page);
                     Err(PageError::Redirect(login_url(&next, Some("ended"))))
@@ -72,8 +70,35 @@ impl FromRequest for PageUser {
     }
 }
 
-/// A signed-in admin (the role as stored now); anyone else gets the 403 page.
-pub struct AdminPage(pub PageUser);
+async fn live_caller(
+    auth: Option<web::Data<AuthService>>,
+    session_id: String,
+) -> Result<Caller, ApiError> {
+    let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
+    blocking(move || auth.live_session(&session_id)).await
+}
+
+/// The layout of whoever is signed in to this page session (nobody if its session ended), for
+/// pages that do not require sign-in but should still show the right menu.
+pub async fn current_layout(request: &HttpRequest) -> Layout {
+    let page = request.get_session();
+    let auth = request.app_data::<web::Data<AuthService>>().cloned();
+    let caller = match page_session::signed_in(&page) {
+        Some((user_id, session_id)) => live_caller(auth, session_id)
+            .await
+            .ok()
+            .filter(|caller| caller.user().id == user_id),
+        None => None,
+    };
+    Layout::new(&page, caller.as_ref().map(Caller::user))
+}
+
+/// A signed-in admin (the role as stored now) and the `Admin` value admin operations need;
+/// anyone else gets the 403 page, recorded as `access_denied`.
+pub struct AdminPage {
+    pub admin: Admin,
+    pub user: PageUser,
+}
 
 impl FromRequest for AdminPage {
     type Error = PageError;
@@ -85,18 +110,12 @@ impl FromRequest for AdminPage {
         let auth = request.app_data::<web::Data<AuthService>>().cloned();
         Box::pin(async move {
             let user = user.await?;
-            if user.user.role != ROLE_ADMIN {
-                if let Some(auth) = auth {
-                    let (account, session) = (user.user.clone(), user.session.clone());
-                    blocking(move || auth.deny_admin_access(&account, &session, &client)).await?;
-                }
-                let layout = user.layout();
-                return Err(PageError::Forbidden(
-                    "This page is for administrators. Ask one if you need access.".into(),
-                )
-                .with_layout(layout));
+            let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
+            let caller = user.caller.clone();
+            match blocking(move || auth.admin_access(&caller, &client)).await {
+                Ok(admin) => Ok(AdminPage { admin, user }),
+                Err(refused) => Err(PageError::from(refused).with_layout(user.layout())),
             }
-            Ok(AdminPage(user))
         })
     }
 }

@@ -7,7 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{CsrfForm, Layout, PageError, check_csrf, local_next, page_session, render, see_other};
+use super::{
+    Csrf, Layout, NoFields, PageError, local_next, page_session, refused_form, render, see_other,
+};
 use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService, IssuedTokens};
 use crate::error::ApiError;
@@ -40,7 +42,6 @@ struct LoginQuery {
 struct LoginForm {
     username: String,
     password: String,
-    csrf_token: String,
     #[serde(default)]
     next: String,
 }
@@ -88,7 +89,7 @@ async fn submit(
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
     limits: web::Data<RateLimits>,
-    form: web::Form<LoginForm>,
+    Csrf(form): Csrf<LoginForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let page = request.get_session();
@@ -96,10 +97,8 @@ async fn submit(
     let LoginForm {
         username,
         password,
-        csrf_token,
         next,
-    } = form.into_inner();
-    check_csrf(&page, &csrf_token, None)?;
+    } = form;
     let next = local_next(Some(&next));
     let name = username.clone();
     // Signing in again in this browser replaces its previous session rather than orphaning it.
@@ -115,34 +114,17 @@ async fn submit(
     .await
     {
         Ok(tokens) => Ok(signed_in(&page, &cookies, tokens, &next)),
-        Err(ApiError::Auth(AuthError::InvalidCredentials)) => Ok(render(
-            StatusCode::UNAUTHORIZED,
+        Err(
+            refused @ ApiError::Auth(AuthError::InvalidCredentials | AuthError::Throttled { .. }),
+        ) => Ok(refused_form(
+            &refused,
             &LoginPage {
                 layout: Layout::new(&page, None),
-                error: Some("Invalid username or password.".into()),
+                error: Some(refused.description().message),
                 username,
                 next,
             },
         )),
-        Err(ApiError::Auth(AuthError::Throttled { retry_after })) => {
-            let mut response = render(
-                StatusCode::TOO_MANY_REQUESTS,
-                &LoginPage {
-                    layout: Layout::new(&page, None),
-                    error: Some(format!(
-                        "Too many failed sign-ins for this account. Try again in {retry_after} seconds."
-                    )),
-                    username,
-                    next,
-                },
-            );
-            if let Ok(value) = retry_after.to_string().parse() {
-                response
-                    .headers_mut()
-                    .insert(actix_web::http::header::RETRY_AFTER, value);
-            }
-            Ok(response)
-        }
         Err(other) => Err(other.into()),
     }
 }
@@ -172,14 +154,13 @@ async fn logout(
     request: HttpRequest,
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
-    form: web::Form<CsrfForm>,
+    _: Csrf<NoFields>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let page = request.get_session();
     let Some((_, session_id)) = page_session::signed_in(&page) else {
         return Ok(see_other("/login"));
     };
-    check_csrf(&page, &form.csrf_token, None)?;
     blocking(move || auth.logout(&session_id, &client)).await?;
     Ok(signed_out(&page, &cookies))
 }

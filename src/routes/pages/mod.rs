@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod csrf;
 mod events;
 mod format;
 mod guard;
@@ -23,6 +24,7 @@ use askama::Template;
 use crate::auth::AuthError;
 use crate::db::models::User;
 use crate::error::ApiError;
+pub use csrf::{Csrf, NoFields};
 use page_session::Flash;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -36,7 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     ApiError::RequestTimeout.into()
                 }
                 error => {
-                    PageError::BadRequest(format!("The form could not be read: {error}.")).into()
+                    PageError::bad_request(format!("The form could not be read: {error}.")).into()
                 }
             }),
     )
@@ -108,96 +110,66 @@ pub fn see_other(location: &str) -> HttpResponse {
 pub enum PageError {
     #[error("redirect to {0}")]
     Redirect(String),
-    #[error("{0}")]
-    BadRequest(String),
+    /// A refusal of the domain or of the HTTP layer: the page shows the same description
+    /// (status and message) the API's problem body has, and the same headers.
+    #[error(transparent)]
+    Refused(#[from] ApiError),
     #[error("the form's security token is missing or wrong")]
     CsrfRejected,
-    #[error("{0}")]
-    Forbidden(String),
     #[error("not found")]
     NotFound,
-    /// An error page already rendered with the caller's layout.
-    #[error("rendered error page")]
-    Rendered { status: StatusCode, body: String },
-    #[error("service unavailable")]
-    Unavailable,
-    #[error("too many requests")]
-    TooManyRequests { retry_after: u64 },
     /// `allow`: the methods the path serves, for the `Allow` header.
     #[error("method not allowed")]
     MethodNotAllowed { allow: String },
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// An error page already rendered with the caller's layout.
+    #[error("{cause}")]
+    Rendered { body: String, cause: Box<PageError> },
 }
 
-impl From<ApiError> for PageError {
-    fn from(error: ApiError) -> PageError {
-        match error {
-            ApiError::Auth(AuthError::Storage(
-                crate::db::DbError::Pool(_) | crate::db::DbError::Unavailable(_),
-            )) => PageError::Unavailable,
-            ApiError::RateLimited { retry_after } => PageError::TooManyRequests { retry_after },
-            ApiError::BadRequest(message) => PageError::BadRequest(message),
-            ApiError::Auth(AuthError::Invalid(errors)) => PageError::BadRequest(
-                errors
-                    .into_iter()
-                    .map(|e| e.message)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-            other => PageError::Internal(other.to_string()),
-        }
+impl From<AuthError> for PageError {
+    fn from(error: AuthError) -> PageError {
+        PageError::Refused(error.into())
     }
 }
 
 impl PageError {
+    /// A form or query that could not be read.
+    pub fn bad_request(message: impl Into<String>) -> PageError {
+        PageError::Refused(ApiError::BadRequest(message.into()))
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             PageError::Redirect(_) => (StatusCode::SEE_OTHER, "", String::new()),
-            PageError::BadRequest(message) => {
-                (StatusCode::BAD_REQUEST, "Bad request", message.clone())
+            PageError::Refused(error) => {
+                let description = error.description();
+                (description.status, title(description.status), description.message)
             }
             PageError::CsrfRejected => (
                 StatusCode::FORBIDDEN,
                 "Form expired",
                 "This form's security token is missing or out of date. Go back, reload the page and try again.".into(),
             ),
-            PageError::Forbidden(message) => (StatusCode::FORBIDDEN, "Not allowed", message.clone()),
             PageError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Page not found",
                 "There is nothing at this address. Check the link, or start from your account.".into(),
             ),
-            PageError::Rendered { status, .. } => (*status, "", String::new()),
             PageError::MethodNotAllowed { .. } => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Not available this way",
                 "This address is used by the buttons on Latchkey's pages; open the page they are on instead.".into(),
             ),
-            PageError::TooManyRequests { retry_after } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "Slow down",
-                format!("Too many attempts from your address. Try again in {retry_after} seconds."),
-            ),
-            PageError::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Busy",
-                "The server is busy right now. Try again in a moment.".into(),
-            ),
-            PageError::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Something went wrong on our side. Try again; if it keeps happening, tell the operator.".into(),
-            ),
+            PageError::Rendered { cause, .. } => cause.parts(),
         }
     }
 
     /// Renders this error inside the full layout of the person who hit it.
     pub fn with_layout(self, layout: Layout) -> PageError {
-        let (status, title, message) = self.parts();
         if matches!(self, PageError::Redirect(_) | PageError::Rendered { .. }) {
             return self;
         }
+        let (status, title, message) = self.parts();
         let page = ErrorPage {
             layout,
             status: status.as_u16(),
@@ -205,9 +177,40 @@ impl PageError {
             message,
         };
         match page.render() {
-            Ok(body) => PageError::Rendered { status, body },
+            Ok(body) => PageError::Rendered {
+                body,
+                cause: Box::new(self),
+            },
             Err(_) => self,
         }
+    }
+
+    /// The headers a refusal carries (`Retry-After`, `Allow`), set by the API's own rule.
+    fn add_headers(&self, response: &mut HttpResponse) {
+        match self {
+            PageError::Refused(error) => error.add_headers(response),
+            PageError::MethodNotAllowed { allow } => ApiError::MethodNotAllowed {
+                allow: allow.clone(),
+            }
+            .add_headers(response),
+            PageError::Rendered { cause, .. } => cause.add_headers(response),
+            _ => {}
+        }
+    }
+}
+
+/// The heading of an error page, by status.
+fn title(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 | 413 | 415 | 422 => "Please check what you sent",
+        401 => "Sign in again",
+        403 => "Not allowed",
+        404 => "Not found",
+        408 => "Too slow",
+        409 => "Already in use",
+        429 => "Slow down",
+        503 => "Busy",
+        _ => "Something went wrong",
     }
 }
 
@@ -218,44 +221,35 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         let (status, title, message) = self.parts();
-        if let PageError::Internal(cause) = self {
-            tracing::error!(%cause, "page failed");
+        if status.is_server_error() {
+            tracing::error!(error = %self, "page failed");
         }
         let mut response = match self {
             PageError::Redirect(location) => see_other(location),
-            PageError::Rendered { status, body } => HttpResponse::build(*status)
+            PageError::Rendered { body, .. } => HttpResponse::build(status)
                 .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
                 .body(body.clone()),
             _ => render(
                 status,
                 &ErrorPage {
-                    layout: Layout {
-                        user: None,
-                        csrf: String::new(),
-                        flash: Vec::new(),
-                    },
+                    layout: Layout::default(),
                     status: status.as_u16(),
                     title: title.into(),
                     message,
                 },
             ),
         };
-        if let PageError::TooManyRequests { retry_after } = self
-            && let Ok(value) = retry_after.to_string().parse()
-        {
-            response
-                .headers_mut()
-                .insert(actix_web::http::header::RETRY_AFTER, value);
-        }
-        if let PageError::MethodNotAllowed { allow } = self
-            && let Ok(value) = allow.parse()
-        {
-            response
-                .headers_mut()
-                .insert(actix_web::http::header::ALLOW, value);
-        }
+        self.add_headers(&mut response);
         response
     }
+}
+
+/// A form page answered with a domain refusal shown in the form: the refusal's status and
+/// headers (`Retry-After` included) with the page the handler rendered.
+pub fn refused_form(error: &ApiError, template: &impl Template) -> HttpResponse {
+    let mut response = render(error.description().status, template);
+    error.add_headers(&mut response);
+    response
 }
 
 /// The 404 page for paths outside the API.
@@ -291,26 +285,6 @@ pub fn login_url(next: &str, reason: Option<&str>) -> String {
         "/login?{}",
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     )
-}
-
-/// Checks a form's CSRF token against the page session; a refusal is the 403 page in the
-/// layout of whoever is signed in (`user`).
-pub fn check_csrf(
-    session: &Session,
-    submitted: &str,
-    user: Option<&User>,
-) -> Result<(), PageError> {
-    if page_session::csrf_matches(session, submitted) {
-        Ok(())
-    } else {
-        Err(PageError::CsrfRejected.with_layout(Layout::new(session, user)))
-    }
-}
-
-/// One form shape: a CSRF token and nothing else.
-#[derive(serde::Deserialize)]
-pub struct CsrfForm {
-    pub csrf_token: String,
 }
 
 #[cfg(test)]

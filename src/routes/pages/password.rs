@@ -1,13 +1,12 @@
 //! "Change password": needs the current password; signs out every other device.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::RETRY_AFTER;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::guard::PageUser;
-use super::{Layout, PageError, page_session, render, see_other};
+use super::{Csrf, Layout, PageError, page_session, refused_form, render, see_other};
 use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
@@ -35,7 +34,6 @@ struct PasswordForm {
     current_password: String,
     new_password: String,
     new_password_confirm: String,
-    csrf_token: String,
 }
 
 async fn form(user: PageUser, auth: web::Data<AuthService>) -> HttpResponse {
@@ -53,18 +51,16 @@ async fn submit(
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
     limits: web::Data<RateLimits>,
-    form: web::Form<PasswordForm>,
+    Csrf(form): Csrf<PasswordForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    user.check_csrf(&form.csrf_token)?;
     // Checking the current password is a sign-in attempt: the same per-address limit.
     limits.check(Limit::Login, client.ip.as_deref())?;
     let PasswordForm {
         current_password,
         new_password,
         new_password_confirm,
-        ..
-    } = form.into_inner();
+    } = form;
     let mut page = PasswordPage {
         min_password: auth.config().password_min_chars,
         ..PasswordPage::default()
@@ -75,12 +71,11 @@ async fn submit(
         page.layout = user.layout();
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
-    let (user_id, session_id) = (user.user.id.clone(), user.session.id.clone());
+    let caller = user.caller.clone();
     let device = cookies.read_device(&request);
     let outcome = blocking(move || {
         auth.change_password(
-            &user_id,
-            &session_id,
+            &caller,
             &current_password,
             &new_password,
             device.as_deref(),
@@ -108,16 +103,10 @@ async fn submit(
             page.layout = user.layout();
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
-        Err(ApiError::Auth(AuthError::Throttled { retry_after })) => {
-            page.current_error = Some(format!(
-                "Too many wrong passwords for this account. Try again in {retry_after} seconds."
-            ));
+        Err(refused @ ApiError::Auth(AuthError::Throttled { .. })) => {
+            page.current_error = Some(refused.description().message);
             page.layout = user.layout();
-            let mut response = render(StatusCode::TOO_MANY_REQUESTS, &page);
-            if let Ok(value) = retry_after.to_string().parse() {
-                response.headers_mut().insert(RETRY_AFTER, value);
-            }
-            Ok(response)
+            Ok(refused_form(&refused, &page))
         }
         Err(other) => Err(other.into()),
     }

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Layout, PageError, check_csrf, render};
+use super::{Csrf, Layout, PageError, refused_form, render};
 use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
@@ -36,7 +36,6 @@ struct RegisterForm {
     username: String,
     password: String,
     password_confirm: String,
-    csrf_token: String,
 }
 
 async fn form(request: HttpRequest, auth: web::Data<AuthService>) -> HttpResponse {
@@ -53,7 +52,7 @@ async fn submit(
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
     limits: web::Data<RateLimits>,
-    form: web::Form<RegisterForm>,
+    Csrf(form): Csrf<RegisterForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let session = request.get_session();
@@ -62,9 +61,7 @@ async fn submit(
         username,
         password,
         password_confirm,
-        csrf_token,
-    } = form.into_inner();
-    check_csrf(&session, &csrf_token, None)?;
+    } = form;
     let mut page = RegisterPage {
         username: username.clone(),
         min_password: auth.config().password_min_chars,
@@ -98,18 +95,15 @@ async fn submit(
             page.layout = Layout::new(&session, None);
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
-        Err(ApiError::Auth(AuthError::UsernameTaken)) => {
-            page.username_error = Some("That username is taken; choose another one.".into());
+        Err(refused @ ApiError::Auth(AuthError::UsernameTaken)) => {
+            page.username_error = Some(refused.description().message);
             page.layout = Layout::new(&session, None);
-            Ok(render(StatusCode::CONFLICT, &page))
+            Ok(refused_form(&refused, &page))
         }
-        Err(ApiError::Auth(AuthError::RegistrationClosed)) => {
-            page.error = Some(
-                "Registration is closed on this server; ask an administrator for an account."
-                    .into(),
-            );
+        Err(refused @ ApiError::Auth(AuthError::RegistrationClosed)) => {
+            page.error = Some(refused.description().message);
             page.layout = Layout::new(&session, None);
-            Ok(render(StatusCode::FORBIDDEN, &page))
+            Ok(refused_form(&refused, &page))
         }
         Err(other) => Err(other.into()),
     }

@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::guard::PageUser;
 use super::login::signed_out;
-use super::{CsrfForm, Layout, PageError, format, links, page_session, render, see_other};
+use super::{Csrf, Layout, NoFields, PageError, format, links, page_session, render, see_other};
 use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService};
 use crate::db::models::Session;
@@ -72,14 +72,21 @@ struct SessionsPage {
 }
 
 async fn list(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpResponse, PageError> {
-    let (user_id, current) = (user.user.id.clone(), user.session.id.clone());
+    let caller = user.caller.clone();
     let now = auth.clock().now();
-    let mut sessions = blocking(move || auth.my_sessions(&user_id, &current)).await?;
+    let mut sessions = blocking(move || auth.my_sessions(&caller)).await?;
     // This device first, then the most recently active.
     sessions.sort_by_key(|view| !view.current);
     let rows = sessions
         .into_iter()
-        .map(|view| SessionRow::new(view.session, user.user.username.clone(), view.current, now))
+        .map(|view| {
+            SessionRow::new(
+                view.session,
+                user.user().username.clone(),
+                view.current,
+                now,
+            )
+        })
         .collect();
     Ok(render(
         StatusCode::OK,
@@ -95,21 +102,20 @@ async fn revoke_one(
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    _: Csrf<NoFields>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    user.check_csrf(&form.csrf_token)?;
     let target = path.into_inner();
-    let is_current = target == user.session.id;
-    let user_id = user.user.id.clone();
-    match blocking(move || auth.revoke_my_session(&user_id, &target, &client)).await {
+    let is_current = target == user.session().id;
+    let caller = user.caller.clone();
+    match blocking(move || auth.revoke_my_session(&caller, &target, &client)).await {
         Ok(()) if is_current => Ok(signed_out(&user.page, &cookies)),
         Ok(()) => {
             page_session::flash(&user.page, "success", "Session revoked.");
             Ok(see_other("/sessions"))
         }
-        Err(ApiError::Auth(AuthError::SessionNotFound)) => {
-            page_session::flash(&user.page, "info", "That session had already ended.");
+        Err(refused @ ApiError::Auth(AuthError::SessionNotFound)) => {
+            page_session::flash(&user.page, "info", refused.description().message);
             Ok(see_other("/sessions"))
         }
         Err(other) => Err(other.into()),
@@ -119,13 +125,11 @@ async fn revoke_one(
 async fn revoke_others(
     user: PageUser,
     auth: web::Data<AuthService>,
-    form: web::Form<CsrfForm>,
+    _: Csrf<NoFields>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    user.check_csrf(&form.csrf_token)?;
-    let (user_id, current) = (user.user.id.clone(), user.session.id.clone());
-    let revoked =
-        blocking(move || auth.revoke_my_other_sessions(&user_id, &current, &client)).await?;
+    let caller = user.caller.clone();
+    let revoked = blocking(move || auth.revoke_my_other_sessions(&caller, &client)).await?;
     let text = match revoked {
         0 => "There were no other devices to sign out.".to_owned(),
         1 => "Signed out 1 other device.".to_owned(),

@@ -1,0 +1,90 @@
+//! Who may do what, as types. A handler gets a `Caller` only from `live_session` (the session
+//! is live and its user enabled, as stored now), and an admin operation takes an `Admin`, which
+//! only `admin_access` (a caller whose stored role is admin) or `operator_at_command_line` can
+//! make: forgetting the check does not compile. (lldap's access_control.rs works the same way.)
+
+use super::AuthService;
+use super::audit::{AuditEvent, EventKind, Outcome};
+use super::error::AuthError;
+use super::sessions::{ClientInfo, ROLE_ADMIN};
+use crate::db;
+use crate::db::models::{Session, User};
+
+/// A live session and its enabled user, read from the database just now. Only
+/// `live_session` makes one.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    user: User,
+    session: Session,
+}
+
+impl Caller {
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+}
+
+/// Proof that the holder may administer the server: a signed-in admin, or the operator at the
+/// server's command line. The private field keeps anyone outside this module from making one.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    /// The admin's user id; `None` for the operator at the command line.
+    actor_id: Option<String>,
+    _proof: (),
+}
+
+impl Admin {
+    /// Who acted, for the audit trail (`None`: the command line).
+    pub fn actor_id(&self) -> Option<&str> {
+        self.actor_id.as_deref()
+    }
+
+    /// True when `user_id` is the admin's own account.
+    pub fn is(&self, user_id: &str) -> bool {
+        self.actor_id.as_deref() == Some(user_id)
+    }
+}
+
+impl AuthService {
+    /// The caller behind a session id, if the session is live and its user enabled. This is the
+    /// rule for "signed in" that every surface uses (access tokens are checked offline; anything
+    /// that reads or changes account data checks this too).
+    pub fn live_session(&self, session_id: &str) -> Result<Caller, AuthError> {
+        let at = self.config.lifetimes.live_at(self.clock.now());
+        db::sessions::find_live_with_user(&mut *self.db.conn()?, session_id, at)?
+            .filter(|(_, user)| user.disabled_at.is_none())
+            .map(|(session, user)| Caller { user, session })
+            .ok_or(AuthError::SessionEnded)
+    }
+
+    /// Admin rights for a caller whose role, as stored now, is admin (a demoted admin loses
+    /// them at once). A refusal is recorded as `access_denied`.
+    pub fn admin_access(&self, caller: &Caller, client: &ClientInfo) -> Result<Admin, AuthError> {
+        if caller.user.role == ROLE_ADMIN {
+            return Ok(Admin {
+                actor_id: Some(caller.user.id.clone()),
+                _proof: (),
+            });
+        }
+        let event = AuditEvent::new(EventKind::AccessDenied, Outcome::Denied)
+            .user(&caller.user.id)
+            .session(&caller.session.id)
+            .detail("not an admin");
+        self.audit(event, client)?;
+        Err(AuthError::NotAdmin)
+    }
+
+    /// Admin rights for the operator who runs `latchkey` on the server: whoever can run the
+    /// binary can read its database anyway. Only `cli` calls this (a test checks that no route
+    /// does).
+    pub fn operator_at_command_line(&self) -> Admin {
+        Admin {
+            actor_id: None,
+            _proof: (),
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Who is calling the JSON API, as extractors: a handler that needs a live session or an admin
+//! says so in its signature and never runs the check itself.
+//!
+//! `Bearer` (in `extractors.rs`) only verifies the access token offline. `LiveSession` adds the
+//! database check that the token's session is live and its user enabled, and `AdminSession`
+//! adds the stored role and carries the `Admin` value that admin operations require.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+
+use crate::auth::AuthService;
+use crate::auth::access::{Admin, Caller};
+use crate::auth::tokens::AccessClaims;
+use crate::error::ApiError;
+use crate::routes::blocking;
+use crate::routes::extractors::{Bearer, client_info};
+
+/// A caller whose access token is valid and whose session is live now.
+pub struct LiveSession {
+    pub claims: AccessClaims,
+    pub caller: Caller,
+}
+
+impl FromRequest for LiveSession {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<LiveSession, ApiError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bearer = Bearer::from_request(request, payload);
+        let auth = request.app_data::<web::Data<AuthService>>().cloned();
+        Box::pin(async move {
+            let Bearer(claims) = bearer.await?;
+            let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
+            let session_id = claims.sid.clone();
+            let caller = blocking(move || auth.live_session(&session_id)).await?;
+            Ok(LiveSession { claims, caller })
+        })
+    }
+}
+
+/// A caller with a live session whose user is an admin now (the role as stored, not as the
+/// token says). Anyone else gets 403, recorded as `access_denied`.
+pub struct AdminSession {
+    pub admin: Admin,
+    pub caller: Caller,
+}
+
+impl FromRequest for AdminSession {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<AdminSession, ApiError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let live = LiveSession::from_request(request, payload);
+        let auth = request.app_data::<web::Data<AuthService>>().cloned();
+        let client = client_info(request);
+        Box::pin(async move {
+            let LiveSession { caller, .. } = live.await?;
+            let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
+            let checked = caller.clone();
+            let admin = blocking(move || auth.admin_access(&checked, &client)).await?;
+            Ok(AdminSession { admin, caller })
+        })
+    }
+}
