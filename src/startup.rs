@@ -95,7 +95,7 @@ pub fn build_auth_service(settings: &Settings, clock: Clock) -> Result<AuthServi
         },
         password_min_chars: settings.password_min_length,
         bcrypt_cost: settings.bcrypt_cost,
-        registration_open: settings.registration_open,
+        registration_open: settings.registration == crate::config::Registration::Open,
         audit_retention_seconds: seconds(settings.audit_retention),
         key_publish_seconds: key_service::key_publish_seconds(
             settings.key_reload_interval,

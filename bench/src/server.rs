@@ -45,7 +45,7 @@ impl ServerSpec {
             )
             .env("LATCHKEY_SECRET", SECRET)
             .env("LATCHKEY_BCRYPT_COST", self.bcrypt_cost.to_string())
-            .env("LATCHKEY_RATE_LIMIT", "off")
+            .env("LATCHKEY_RATE_LIMIT", "false")
             .env("LATCHKEY_WORKERS", self.workers.to_string())
             // Sessions must not go idle or end during a run.
             .env("LATCHKEY_IDLE_TTL", "7d")

@@ -59,7 +59,18 @@ impl RefreshSecret {
 }
 
 /// What presenting the predecessor of an unused successor again means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    strum::EnumIter,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum RefreshRetry {
     /// It gets that same successor for as long as the session lives: the client most likely
     /// never received the answer that carried it (a closed tab, a dropped connection).

@@ -18,6 +18,10 @@ const LIST_LIMIT: i64 = 10_000;
 pub fn run_command(settings: Settings, command: Command) -> Result<(), CliError> {
     match command {
         Command::Config(ConfigCommand::Check) => return config_check(&settings),
+        Command::Config(ConfigCommand::Table) => {
+            print!("{}", crate::config::markdown_table());
+            return Ok(());
+        }
         Command::Openapi => {
             println!("{}", crate::routes::api::docs::openapi_json());
             return Ok(());

@@ -191,6 +191,8 @@ pub enum KeysCommand {
 pub enum ConfigCommand {
     /// Print every setting with its effective value and report problems.
     Check,
+    /// Print the settings table (Markdown) with each default, as in the README.
+    Table,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -232,7 +234,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&settings.log, settings.log_json);
+    telemetry::init(
+        &settings.log,
+        settings.log_format == crate::config::LogFormat::Json,
+    );
     for name in crate::config::unknown_env_vars() {
         tracing::warn!("{name} is not a Latchkey setting and is ignored; see the README's list");
     }

@@ -1,13 +1,21 @@
 //! Settings: defaults, then `latchkey.toml` (or the file named by `LATCHKEY_CONFIG`), then
 //! `LATCHKEY_*` environment variables. Every key has the same name in both places: `access_ttl`
 //! in the file is `LATCHKEY_ACCESS_TTL` in the environment.
+//!
+//! The table below is the only list of settings: the struct, its defaults, the bounds checked
+//! on each value, the keys accepted (others are refused in the file and warned about in the
+//! environment), `latchkey config check`'s output and the README's table all come from it.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+
 use crate::auth::input::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS_FLOOR};
 use crate::auth::refresh::RefreshRetry;
+use crate::db::redacted as redacted_url;
+use values::{SettingValue, within, within_if_set};
 
 /// Longest access-token lifetime accepted: revocation takes effect at the latest this long
 /// after it is made, for services that verify tokens offline.
@@ -37,102 +45,231 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub addr: String,
-    pub database_url: String,
-    pub database_pool_size: u32,
-    /// The server secret itself; when absent it is read from (or created in) `secret_file`.
-    pub secret: Option<Secret>,
-    pub secret_file: PathBuf,
-    pub access_ttl: Duration,
-    pub idle_ttl: Duration,
-    pub absolute_ttl: Duration,
-    pub reuse_grace: Duration,
-    /// `same-successor`: a refresh token whose successor was never used gets that successor
-    /// again, for as long as the session lives; `strict`: only inside `reuse_grace`.
-    pub refresh_retry: RefreshRetry,
-    pub leeway: Duration,
-    pub bcrypt_cost: u32,
-    pub password_min_length: usize,
-    pub password_pepper: Option<Secret>,
-    pub issuer: String,
-    pub audience: String,
-    pub registration_open: bool,
-    /// HTTPS deployments: cookies get `Secure` and the `__Host-` name prefix.
-    pub cookie_secure: bool,
-    /// `LATCHKEY_ENV=production`: refuse to start with settings only fit for development.
-    pub production: bool,
-    /// Per-IP limits (requests per minute per address); `LATCHKEY_RATE_LIMIT=off` disables them.
-    pub rate_limit: bool,
-    pub rate_limit_login: u32,
-    pub rate_limit_register: u32,
-    pub rate_limit_refresh: u32,
-    /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges).
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    pub prune_interval: Duration,
-    /// Audit events older than this are deleted by `prune`.
-    pub audit_retention: Duration,
-    pub key_reload_interval: Duration,
-    /// `Cache-Control: max-age` of the JWKS; a rotated key signs only after verifiers' cached
-    /// copies have expired.
-    pub jwks_max_age: Duration,
-    pub workers: Option<usize>,
-    pub log: String,
-    /// `json`: one JSON object per line (for log shippers); `pretty`: for people.
-    pub log_json: bool,
-    /// Serve Prometheus metrics at `/metrics`.
-    pub metrics: bool,
-    /// Serve `/metrics` on this address instead of the main one (keep it off the internet).
-    pub metrics_addr: Option<String>,
-    /// A request body that has not arrived in full this long after the headers is refused
-    /// (408) and its connection closed.
-    pub body_timeout: Duration,
-    /// `--new-database` on the command line (not a setting): start even though the secret file
-    /// exists and the SQLite database does not.
-    pub allow_new_database: bool,
+/// Who may create accounts.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter, strum::EnumString, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "lowercase")]
+pub enum Registration {
+    /// Anyone, on the page or through the API.
+    Open,
+    /// Only the command line (`latchkey user add`).
+    Closed,
+}
+crate::word_setting!(Registration);
+
+/// Production refuses settings that are only fit for a developer's machine.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter, strum::EnumString, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "lowercase")]
+pub enum Mode {
+    Development,
+    Production,
+}
+crate::word_setting!(Mode);
+
+/// How log lines are written.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter, strum::EnumString, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "lowercase")]
+pub enum LogFormat {
+    /// For people.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+crate::word_setting!(LogFormat);
+crate::word_setting!(RefreshRetry);
+
+/// The settings table. Each row: `key: type = default, "what it does"`, then optionally
+/// `check` (a bound on the value alone; rules that involve two settings are in `checks.rs`)
+/// and `show` (how `config check` prints it, when not as written).
+macro_rules! settings {
+    ($(
+        $key:ident : $ty:ty = $default:expr, $about:literal
+        $(, check $check:expr)? $(, show $show:expr)?;
+    )*) => {
+        /// Every setting (see the table in `config/mod.rs`).
+        #[derive(Debug, Clone, serde::Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct Settings {
+            $(
+                #[doc = $about]
+                #[serde(deserialize_with = "values::setting")]
+                pub $key: $ty,
+            )*
+            /// `--new-database` on the command line (not a setting): start even though the
+            /// secret file exists and the SQLite database does not.
+            #[serde(skip)]
+            pub allow_new_database: bool,
+        }
+
+        impl Default for Settings {
+            fn default() -> Settings {
+                Settings {
+                    $($key: $default,)*
+                    allow_new_database: false,
+                }
+            }
+        }
+
+        /// Every setting's key; the environment variable is `LATCHKEY_` + the key in upper case.
+        pub const KEYS: &[&str] = &[$(stringify!($key)),*];
+
+        impl Settings {
+            /// Each setting with its default and what it does, in the table's order.
+            pub fn documentation() -> Vec<SettingDoc> {
+                let defaults = Settings::default();
+                vec![$(SettingDoc {
+                    key: stringify!($key),
+                    default: defaults.$key.shown(),
+                    about: $about,
+                    allowed: settings!(@allowed $key: $ty $(, $check)?),
+                }),*]
+            }
+
+            /// The settings as `(environment variable, value)` rows, secrets redacted.
+            pub fn describe(&self) -> Vec<(String, String)> {
+                vec![$((
+                    env_name(stringify!($key)),
+                    settings!(@show self.$key $(, $show)?),
+                )),*]
+            }
+
+            /// The bound of each setting that has one.
+            fn check_each(&self) -> Result<(), ConfigError> {
+                $($(
+                    values::Bound::<$ty>::check(&$check, &self.$key).map_err(|problem| ConfigError::Invalid {
+                        name: env_name(stringify!($key)),
+                        value: self.$key.shown(),
+                        problem,
+                    })?;
+                )?)*
+                Ok(())
+            }
+        }
+    };
+    (@show $value:expr) => { $value.shown() };
+    (@allowed $key:ident : $ty:ty) => { None };
+    (@allowed $key:ident : $ty:ty, $check:expr) => {
+        Some(values::Bound::<$ty>::allowed(&$check))
+    };
+    (@show $value:expr, $show:expr) => { ($show)(&$value) };
 }
 
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings {
-            addr: "127.0.0.1:8080".into(),
-            database_url: "data/latchkey.db".into(),
-            database_pool_size: 8,
-            secret: None,
-            secret_file: PathBuf::from("data/secret.key"),
-            access_ttl: Duration::from_secs(15 * 60),
-            idle_ttl: Duration::from_secs(7 * 24 * 3600),
-            absolute_ttl: Duration::from_secs(30 * 24 * 3600),
-            reuse_grace: Duration::from_secs(10),
-            refresh_retry: RefreshRetry::SameSuccessor,
-            leeway: Duration::from_secs(5),
-            bcrypt_cost: 12,
-            password_min_length: 12,
-            password_pepper: None,
-            issuer: "latchkey".into(),
-            audience: "latchkey".into(),
-            registration_open: true,
-            cookie_secure: false,
-            production: false,
-            rate_limit: true,
-            rate_limit_login: 30,
-            rate_limit_register: 10,
-            rate_limit_refresh: 120,
-            trusted_proxies: Vec::new(),
-            prune_interval: Duration::from_secs(3600),
-            audit_retention: Duration::from_secs(90 * 24 * 3600),
-            key_reload_interval: Duration::from_secs(30),
-            jwks_max_age: Duration::from_secs(300),
-            workers: None,
-            log: "info".into(),
-            log_json: false,
-            metrics: false,
-            metrics_addr: None,
-            body_timeout: Duration::from_secs(10),
-            allow_new_database: false,
-        }
+const HOUR: u64 = 3600;
+const DAY: u64 = 24 * HOUR;
+const fn secs(seconds: u64) -> Duration {
+    Duration::from_secs(seconds)
+}
+
+settings! {
+    addr: String = "127.0.0.1:8080".into(), "listen address";
+    database_url: String = "data/latchkey.db".into(),
+        "a SQLite file (a `sqlite://` prefix is accepted; folder created if needed), or `postgres://user:password@host/database` for PostgreSQL (many instances; see docs/deploy.md, \"Scaling out\")",
+        show |url: &String| redacted_url(url);
+    database_pool_size: u32 = 8, "connections in the pool; with PostgreSQL, per instance",
+        check within(1, 64, "");
+    secret: Option<Secret> = None,
+        "the server secret (at least 32 bytes); when unset, `LATCHKEY_SECRET_FILE` is used";
+    secret_file: PathBuf = PathBuf::from("data/secret.key"),
+        "created with 64 random bytes and mode 0600 on first start";
+    access_ttl: Duration = secs(15 * 60), "access-token lifetime",
+        check within(secs(1), MAX_ACCESS_TTL, "short access tokens are what makes revocation quick");
+    idle_ttl: Duration = secs(7 * DAY), "a session ends after this long without a refresh",
+        check within(secs(60), secs(366 * DAY), "");
+    absolute_ttl: Duration = secs(30 * DAY),
+        "a session ends this long after sign-in (at least `LATCHKEY_IDLE_TTL`)",
+        check within(secs(60), secs(366 * DAY), "");
+    reuse_grace: Duration = secs(10),
+        "how long a just-used refresh token still returns its successor",
+        check within(secs(0), secs(60), "a long grace window lets a stolen token ride along");
+    refresh_retry: RefreshRetry = RefreshRetry::SameSuccessor,
+        "`same-successor`: a refresh token whose successor was never used gets it again for as long as the session lives (a lost answer); `strict`: only within the grace window (see the security model)";
+    leeway: Duration = secs(5), "clock-skew allowance for `exp`, `nbf` and `iat`",
+        check within(secs(0), MAX_LEEWAY, "");
+    bcrypt_cost: u32 = 12,
+        "bcrypt cost (about 0.35 s per sign-in at 12 on the 2-core development VM)",
+        check within(4, 31, "");
+    password_min_length: usize = 12, "minimum password length in characters",
+        check within(PASSWORD_MIN_CHARS_FLOOR, PASSWORD_MAX_CHARS, "");
+    password_pepper: Option<Secret> = None,
+        "optional key for the password pre-hash; old hashes keep working when it is added";
+    issuer: String = "latchkey".into(), "`iss` of issued tokens, checked on verification";
+    audience: String = "latchkey".into(), "`aud` of issued tokens, checked on verification";
+    registration: Registration = Registration::Open,
+        "`open` or `closed` (`closed`: only the CLI creates users)";
+    cookie_secure: bool = false,
+        "`true` behind HTTPS: cookies get `Secure` and the `__Host-` prefix, responses get HSTS";
+    env: Mode = Mode::Development, "`production` refuses unsafe settings (see the security model)";
+    rate_limit: bool = true,
+        "`false` disables the per-IP limits below (not the per-account throttle)";
+    rate_limit_login: u32 = 30,
+        "sign-ins per minute per client address (also the burst; 0 = unlimited)",
+        check within(0, 100_000, "");
+    rate_limit_register: u32 = 10, "registrations per minute per client address",
+        check within(0, 100_000, "");
+    rate_limit_refresh: u32 = 120, "refreshes per minute per client address",
+        check within(0, 100_000, "");
+    trusted_proxies: Vec<ipnet::IpNet> = Vec::new(),
+        "comma-separated addresses or CIDR ranges whose `X-Forwarded-For` is believed";
+    prune_interval: Duration = secs(HOUR),
+        "how often the server deletes long-ended sessions, stale throttles and old audit events",
+        check within(secs(1), secs(366 * DAY), "");
+    audit_retention: Duration = secs(90 * DAY),
+        "audit events older than this are deleted by prune",
+        check within(secs(DAY), secs(3660 * DAY), "investigations need the recent history");
+    key_reload_interval: Duration = secs(30),
+        "how often the server re-reads signing keys in full (changes are also noticed within a second); a token signed by a key it has not loaded yet also makes it re-read them, at most once a second",
+        check within(secs(1), secs(DAY), "");
+    jwks_max_age: Duration = secs(300),
+        "`Cache-Control: max-age` of the JWKS; a new key signs only `max(reload interval, this) + 2 s` after it was published",
+        check within(secs(1), secs(HOUR), "a rotated key waits this long before it signs");
+    workers: Option<usize> = None, "HTTP worker threads (unset: one per core)",
+        check within_if_set(1, 256);
+    log: String = "info".into(), "log filter (`RUST_LOG` syntax, e.g. `latchkey=debug,info`)";
+    log_format: LogFormat = LogFormat::Pretty,
+        "`json`: one JSON object per line (with the request id), for log shippers";
+    metrics: bool = false, "`true` serves Prometheus metrics at `/metrics`";
+    metrics_addr: Option<String> = None,
+        "serve `/metrics` on this address (e.g. `127.0.0.1:9464`) instead of the main one";
+    body_timeout: Duration = secs(10),
+        "a request body must arrive in full this soon after its headers, else 408",
+        check within(secs(1), secs(300), "");
+}
+
+/// One row of the settings' documentation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingDoc {
+    pub key: &'static str,
+    pub default: String,
+    pub about: &'static str,
+    /// The values allowed, when the setting has a bound.
+    pub allowed: Option<String>,
+}
+
+/// The README's settings table, made from the settings table.
+pub fn markdown_table() -> String {
+    let mut table =
+        String::from("| variable (file key) | default | what it does |\n|---|---|---|\n");
+    for doc in Settings::documentation() {
+        let default = match doc.default.as_str() {
+            "–" => "–".to_owned(),
+            shown => format!("`{shown}`"),
+        };
+        let allowed = doc
+            .allowed
+            .map_or_else(String::new, |allowed| format!(" ({allowed})"));
+        table.push_str(&format!(
+            "| `{}` (`{}`) | {default} | {}{allowed} |\n",
+            env_name(doc.key),
+            doc.key,
+            doc.about
+        ));
     }
+    table
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -152,44 +289,6 @@ pub enum ConfigError {
         problem: String,
     },
 }
-
-/// Every setting's key; the environment variable is `LATCHKEY_` + the key in upper case.
-pub const KEYS: &[&str] = &[
-    "addr",
-    "database_url",
-    "database_pool_size",
-    "secret",
-    "secret_file",
-    "access_ttl",
-    "idle_ttl",
-    "absolute_ttl",
-    "reuse_grace",
-    "refresh_retry",
-    "leeway",
-    "bcrypt_cost",
-    "password_min_length",
-    "password_pepper",
-    "issuer",
-    "audience",
-    "registration",
-    "cookie_secure",
-    "env",
-    "rate_limit",
-    "rate_limit_login",
-    "rate_limit_register",
-    "rate_limit_refresh",
-    "trusted_proxies",
-    "prune_interval",
-    "audit_retention",
-    "key_reload_interval",
-    "jwks_max_age",
-    "workers",
-    "log",
-    "log_format",
-    "metrics",
-    "metrics_addr",
-    "body_timeout",
-];
 
 /// `LATCHKEY_*` variables that match no setting: almost always a typo worth a warning.
 pub fn unknown_env_vars() -> Vec<String> {
@@ -212,222 +311,101 @@ impl Settings {
             Ok(path) => (PathBuf::from(path), true),
             Err(_) => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
         };
-        let mut values = if required || path.exists() {
-            read_file(&path)?
-        } else {
-            BTreeMap::new()
-        };
-        for key in KEYS {
-            if let Ok(value) = std::env::var(env_name(key)) {
-                values.insert(key.to_string(), (value, env_name(key)));
-            }
+        let mut figment = Figment::new();
+        if required || path.exists() {
+            figment = figment.merge(file(&path)?);
         }
-        Settings::from_values(values)
+        Settings::extract(figment.merge(Env::prefixed("LATCHKEY_").only(KEYS)))
     }
 
     /// Builds settings from `key -> value` pairs (as the environment would give them).
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let values = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), (v.to_string(), env_name(k))))
-            .collect();
-        Settings::from_values(values)
+        let figment = pairs.iter().fold(Figment::new(), |figment, (key, value)| {
+            figment.merge(Serialized::default(key, value))
+        });
+        Settings::extract(figment)
     }
 
-    /// `values`: key -> (value, where it came from, for error messages).
-    fn from_values(values: BTreeMap<String, (String, String)>) -> Result<Settings, ConfigError> {
-        let mut s = Settings::default();
-        for (key, (value, origin)) in &values {
-            let invalid = |problem: &str| ConfigError::Invalid {
-                name: origin.clone(),
-                value: if key.contains("secret") || key.contains("pepper") {
-                    "<redacted>".into()
-                } else {
-                    value.clone()
-                },
-                problem: problem.to_string(),
-            };
-            match key.as_str() {
-                "addr" => s.addr = value.clone(),
-                "database_url" => s.database_url = value.clone(),
-                "database_pool_size" => {
-                    s.database_pool_size = parse_in_range(value, 1, 64).map_err(|p| invalid(&p))?
-                }
-                "secret" => s.secret = Some(Secret::new(value.clone())),
-                "secret_file" => s.secret_file = PathBuf::from(value),
-                "access_ttl" => s.access_ttl = duration(value).map_err(|p| invalid(&p))?,
-                "idle_ttl" => s.idle_ttl = duration(value).map_err(|p| invalid(&p))?,
-                "absolute_ttl" => s.absolute_ttl = duration(value).map_err(|p| invalid(&p))?,
-                "reuse_grace" => s.reuse_grace = duration(value).map_err(|p| invalid(&p))?,
-                "refresh_retry" => {
-                    s.refresh_retry = match value.as_str() {
-                        "same-successor" => RefreshRetry::SameSuccessor,
-                        "strict" => RefreshRetry::Strict,
-                        _ => return Err(invalid("write `same-successor` or `strict`")),
-                    }
-                }
-                "body_timeout" => s.body_timeout = duration(value).map_err(|p| invalid(&p))?,
-                "leeway" => s.leeway = duration(value).map_err(|p| invalid(&p))?,
-                "bcrypt_cost" => {
-                    s.bcrypt_cost = parse_in_range(value, 4, 31).map_err(|p| invalid(&p))?
-                }
-                "password_min_length" => {
-                    s.password_min_length =
-                        parse_in_range(value, PASSWORD_MIN_CHARS_FLOOR, PASSWORD_MAX_CHARS)
-                            .map_err(|p| invalid(&p))?
-                }
-                "password_pepper" => s.password_pepper = Some(Secret::new(value.clone())),
-                "issuer" => s.issuer = value.clone(),
-                "audience" => s.audience = value.clone(),
-                "registration" => {
-                    s.registration_open = match value.as_str() {
-                        "open" => true,
-                        "closed" => false,
-                        _ => return Err(invalid("write `open` or `closed`")),
-                    }
-                }
-                "cookie_secure" => {
-                    s.cookie_secure = match value.as_str() {
-                        "true" | "1" | "yes" => true,
-                        "false" | "0" | "no" => false,
-                        _ => return Err(invalid("write `true` (HTTPS) or `false`")),
-                    }
-                }
-                "env" => {
-                    s.production = match value.as_str() {
-                        "production" => true,
-                        "development" => false,
-                        _ => return Err(invalid("write `production` or `development`")),
-                    }
-                }
-                "rate_limit" => {
-                    s.rate_limit = match value.as_str() {
-                        "on" => true,
-                        "off" => false,
-                        _ => return Err(invalid("write `on` or `off`")),
-                    }
-                }
-                "rate_limit_login" => {
-                    s.rate_limit_login =
-                        parse_in_range(value, 0, 100_000).map_err(|p| invalid(&p))?
-                }
-                "rate_limit_register" => {
-                    s.rate_limit_register =
-                        parse_in_range(value, 0, 100_000).map_err(|p| invalid(&p))?
-                }
-                "rate_limit_refresh" => {
-                    s.rate_limit_refresh =
-                        parse_in_range(value, 0, 100_000).map_err(|p| invalid(&p))?
-                }
-                "trusted_proxies" => {
-                    s.trusted_proxies = parse_proxies(value).map_err(|p| invalid(&p))?
-                }
-                "prune_interval" => s.prune_interval = duration(value).map_err(|p| invalid(&p))?,
-                "audit_retention" => {
-                    s.audit_retention = duration(value).map_err(|p| invalid(&p))?
-                }
-                "key_reload_interval" => {
-                    s.key_reload_interval = duration(value).map_err(|p| invalid(&p))?
-                }
-                "jwks_max_age" => s.jwks_max_age = duration(value).map_err(|p| invalid(&p))?,
-                "workers" => {
-                    s.workers = Some(parse_in_range(value, 1, 256).map_err(|p| invalid(&p))?)
-                }
-                "log" => s.log = value.clone(),
-                "log_format" => {
-                    s.log_json = match value.as_str() {
-                        "json" => true,
-                        "pretty" => false,
-                        _ => return Err(invalid("write `pretty` or `json`")),
-                    }
-                }
-                "metrics" => {
-                    s.metrics = match value.as_str() {
-                        "true" | "1" | "yes" => true,
-                        "false" | "0" | "no" => false,
-                        _ => return Err(invalid("write `true` or `false`")),
-                    }
-                }
-                "metrics_addr" => {
-                    s.metrics_addr = Some(value.clone()).filter(|addr| !addr.is_empty())
-                }
-                _ => {}
-            }
-        }
-        s.check()?;
-        Ok(s)
+    fn extract(figment: Figment) -> Result<Settings, ConfigError> {
+        let settings: Settings = figment
+            .extract()
+            .map_err(|error| explain(&figment, error))?;
+        settings
+            .check_each()
+            .map_err(|error| name_the_source(&figment, error))?;
+        settings.check()?;
+        Ok(settings)
     }
 }
 
-fn read_file(path: &std::path::Path) -> Result<BTreeMap<String, (String, String)>, ConfigError> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
-        path: shown.clone(),
+/// The TOML file; read once here so that a missing or unreadable file is an error naming it
+/// (keys it should not have are refused by `deny_unknown_fields`).
+fn file(path: &std::path::Path) -> Result<figment::providers::Data<Toml>, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::File {
-        path: shown.clone(),
-        reason: e.to_string(),
-    })?;
-    let mut values = BTreeMap::new();
-    for (key, value) in table {
-        if !KEYS.contains(&key.as_str()) {
-            return Err(ConfigError::UnknownKey {
-                path: shown,
-                key,
-                known: KEYS.join(", "),
-            });
-        }
-        let text = match value {
-            toml::Value::String(s) => s,
-            toml::Value::Integer(i) => i.to_string(),
-            toml::Value::Boolean(b) => b.to_string(),
-            other => {
-                return Err(ConfigError::File {
-                    path: shown,
-                    reason: format!(
-                        "`{key}` must be a string or a number, not {}",
-                        other.type_str()
-                    ),
-                });
+    Ok(Toml::file_exact(path))
+}
+
+/// Where a setting was read from: `latchkey.toml: key` or its environment variable.
+fn source_of(figment: &Figment, key: &str) -> String {
+    match figment.find_metadata(key).and_then(|m| m.source.as_ref()) {
+        Some(figment::Source::File(path)) => format!("{}: {key}", path.display()),
+        _ => env_name(key),
+    }
+}
+
+/// A bound's refusal names the file key when the value came from the file.
+fn name_the_source(figment: &Figment, error: ConfigError) -> ConfigError {
+    match error {
+        ConfigError::Invalid {
+            name,
+            value,
+            problem,
+        } => {
+            let key = name.trim_start_matches("LATCHKEY_").to_ascii_lowercase();
+            ConfigError::Invalid {
+                name: source_of(figment, &key),
+                value,
+                problem,
             }
+        }
+        other => other,
+    }
+}
+
+/// A refusal from figment as our error: which variable (or file key) and what to write.
+fn explain(figment: &Figment, error: figment::Error) -> ConfigError {
+    let Some(key) = error.path.first().cloned() else {
+        return ConfigError::File {
+            path: "settings".into(),
+            reason: error.to_string(),
         };
-        values.insert(key.clone(), (text, format!("{shown}: {key}")));
-    }
-    Ok(values)
-}
-
-/// `10.0.0.1, 192.168.0.0/16, ::1` -> networks (a bare address is a single-host network).
-fn parse_proxies(value: &str) -> Result<Vec<ipnet::IpNet>, String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| {
-            item.parse::<ipnet::IpNet>()
-                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    format!("`{item}` is not an IP address or CIDR range (like 10.0.0.0/8)")
-                })
-        })
-        .collect()
-}
-
-fn duration(value: &str) -> Result<Duration, String> {
-    humantime::parse_duration(value.trim())
-        .map_err(|_| "not a duration; write it like 15m, 7d, 10s or 1h30m".to_string())
-}
-
-fn parse_in_range<T>(value: &str, min: T, max: T) -> Result<T, String>
-where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-{
-    match value.trim().parse::<T>() {
-        Ok(n) if n >= min && n <= max => Ok(n),
-        _ => Err(format!("must be a whole number from {min} to {max}")),
+    };
+    let name = match error.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+        Some(figment::Source::File(path)) => format!("{}: {key}", path.display()),
+        _ => source_of(figment, &key),
+    };
+    let secret = key.contains("secret") || key.contains("pepper");
+    let value = match figment.find_value(&key) {
+        _ if secret => "<redacted>".into(),
+        Ok(figment::value::Value::String(_, text)) => text,
+        Ok(other) => format!("{other:?}"),
+        Err(_) => String::new(),
+    };
+    let problem = match &error.kind {
+        figment::error::Kind::Message(message) => message.clone(),
+        other => other.to_string(),
+    };
+    ConfigError::Invalid {
+        name,
+        value,
+        problem,
     }
 }
 
 mod checks;
 #[cfg(test)]
 mod tests;
+pub mod values;

@@ -39,24 +39,104 @@ fn bad_values_name_the_variable_and_the_fix() {
     assert!(Settings::from_pairs(&[("audit_retention", "1h")]).is_err());
 }
 
+/// Reads `text` as the config file, the way `load` does.
+fn from_file(dir: &std::path::Path, text: &str) -> Result<Settings, ConfigError> {
+    let path = dir.join("latchkey.toml");
+    std::fs::write(&path, text).unwrap();
+    Settings::extract(Figment::new().merge(file(&path)?))
+}
+
 #[test]
 fn the_config_file_uses_the_same_keys_and_refuses_unknown_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("latchkey.toml");
-    std::fs::write(&path, "access_ttl = \"5m\"\nbcrypt_cost = 10\n").unwrap();
-    let s = Settings::from_values(read_file(&path).unwrap()).unwrap();
+    let s = from_file(dir.path(), "access_ttl = \"5m\"\nbcrypt_cost = 10\n").unwrap();
     assert_eq!(s.access_ttl, Duration::from_secs(300));
     assert_eq!(s.bcrypt_cost, 10);
 
-    std::fs::write(&path, "acces_ttl = \"5m\"\n").unwrap();
-    let error = read_file(&path).unwrap_err().to_string();
-    assert!(error.contains("acces_ttl"), "{error}");
-
-    std::fs::write(&path, "bcrypt_cost = 2\n").unwrap();
-    let error = Settings::from_values(read_file(&path).unwrap())
+    let error = from_file(dir.path(), "acces_ttl = \"5m\"\n")
         .unwrap_err()
         .to_string();
-    assert!(error.contains("bcrypt_cost"), "{error}");
+    assert!(error.contains("acces_ttl"), "{error}");
+
+    let error = from_file(dir.path(), "bcrypt_cost = 2\n")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("latchkey.toml: bcrypt_cost"), "{error}");
+    assert!(error.contains("from 4 to 31"), "{error}");
+
+    let error = from_file(dir.path(), "access_ttl = \"15x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("latchkey.toml: access_ttl"), "{error}");
+    assert!(error.contains("15m"), "{error}");
+}
+
+#[test]
+fn booleans_are_true_or_false_with_on_and_off_as_aliases() {
+    for (text, value) in [
+        ("true", true),
+        ("on", true),
+        ("false", false),
+        ("off", false),
+    ] {
+        let s = Settings::from_pairs(&[("rate_limit", text), ("cookie_secure", text)]).unwrap();
+        assert_eq!((s.rate_limit, s.cookie_secure), (value, value), "{text}");
+    }
+    let error = Settings::from_pairs(&[("metrics", "yes")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("LATCHKEY_METRICS") && error.contains("`true` or `false`"),
+        "{error}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    assert!(from_file(dir.path(), "metrics = true\n").unwrap().metrics);
+}
+
+#[test]
+fn words_and_numbers_are_read_from_text_and_from_toml_values() {
+    let s = Settings::from_pairs(&[
+        ("registration", "closed"),
+        ("env", "development"),
+        ("refresh_retry", "strict"),
+        ("issuer", "12345"),
+        ("workers", "3"),
+        ("trusted_proxies", "10.0.0.1, 192.168.0.0/16"),
+    ])
+    .unwrap();
+    assert_eq!(s.registration, Registration::Closed);
+    assert_eq!(s.refresh_retry, RefreshRetry::Strict);
+    assert_eq!(s.issuer, "12345");
+    assert_eq!(s.workers, Some(3));
+    assert_eq!(s.trusted_proxies.len(), 2);
+    let error = Settings::from_pairs(&[("registration", "maybe")])
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("write `open` or `closed`"), "{error}");
+}
+
+#[test]
+fn every_key_has_a_documented_default_and_shows_in_config_check() {
+    let docs = Settings::documentation();
+    assert_eq!(docs.iter().map(|d| d.key).collect::<Vec<_>>(), KEYS);
+    let described = Settings::default().describe();
+    assert_eq!(described.len(), KEYS.len());
+    for ((name, _), key) in described.iter().zip(KEYS) {
+        assert_eq!(*name, env_name(key));
+    }
+}
+
+/// The README's table is generated from the settings table; this fails when they differ. To
+/// update the README, paste the output of `latchkey config table`.
+#[test]
+fn the_readme_settings_table_is_the_generated_one() {
+    let readme = include_str!("../../README.md");
+    let generated = markdown_table();
+    assert!(
+        readme.contains(&generated),
+        "README.md's settings table differs from the settings in src/config/mod.rs; \
+         replace it with the output of `latchkey config table`:\n{generated}"
+    );
 }
 
 #[test]

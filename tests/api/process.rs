@@ -33,7 +33,7 @@ pub fn start_binary_with(dir: &std::path::Path, bcrypt_cost: &str, env: &[(&str,
         .env("LATCHKEY_DATABASE_URL", dir.join("latchkey.db"))
         .env("LATCHKEY_SECRET", TEST_SECRET)
         .env("LATCHKEY_BCRYPT_COST", bcrypt_cost)
-        .env("LATCHKEY_RATE_LIMIT", "off")
+        .env("LATCHKEY_RATE_LIMIT", "false")
         .env("LATCHKEY_LOG", "warn,latchkey::cli=info")
         .env("NO_COLOR", "1")
         .envs(env.iter().copied())

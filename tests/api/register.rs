@@ -74,7 +74,9 @@ async fn passwords_of_any_unicode_up_to_256_characters_are_accepted() {
 
 #[tokio::test]
 async fn registration_can_be_closed() {
-    let app = crate::helpers::spawn_app_with(|s| s.registration_open = false).await;
+    let app =
+        crate::helpers::spawn_app_with(|s| s.registration = latchkey::config::Registration::Closed)
+            .await;
     let body = assert_problem(app.register("alice", PASSWORD).await, StatusCode::FORBIDDEN).await;
     assert_eq!(body["code"], "registration_closed");
 }
