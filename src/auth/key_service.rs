@@ -75,9 +75,9 @@ impl AuthService {
     }
 
     /// Retires a key: it stops verifying (tokens it signed are refused at once) and leaves the
-    /// JWKS. The signing key cannot be retired; rotate first.
-    /// A signing key can be retired once a newer key exists (a leaked key must not wait for
-    /// the newer one's publication time); the newer one then signs at once.
+    /// JWKS. The newest key cannot be retired (rotate first). The key that signs now can be, as
+    /// soon as a newer one exists: a leaked key must not wait for the newer one's publication
+    /// time, so the newer one then signs at once.
     pub fn retire_key(&self, kid: &str) -> Result<(), AuthError> {
         let mut conn = self.db.conn()?;
         let newest = keys::list(&mut conn, self.key_publication())?

@@ -219,12 +219,14 @@ impl KeyRing {
     }
 }
 
-/// `exp` and `nbf` against the server's clock, with the configured leeway.
+/// `exp`, `nbf` and `iat` against the server's clock, with the configured leeway: the one
+/// place access-token times are checked (jsonwebtoken's own time checks are off). A token
+/// issued in the future (`iat` ahead of the clock) is not valid yet either.
 fn check_times(claims: AccessClaims, leeway: u64, now: i64) -> Result<AccessClaims, TokenError> {
     let leeway = leeway as i64;
     if claims.exp < now - leeway {
         Err(TokenError::Expired)
-    } else if claims.nbf > now + leeway {
+    } else if claims.nbf > now + leeway || claims.iat > now + leeway {
         Err(TokenError::NotYetValid)
     } else {
         Ok(claims)
@@ -372,7 +374,7 @@ mod forged_tokens {
     }
 
     #[test]
-    fn expiry_and_not_before_are_enforced_beyond_the_leeway_only() {
+    fn expiry_not_before_and_issued_at_are_enforced_beyond_the_leeway_only() {
         let (ring, key) = ring_and_key();
         let now = claims()["iat"].as_i64().unwrap();
         let with = |field: &str, value: i64| {
@@ -384,6 +386,8 @@ mod forged_tokens {
         assert!(with("exp", now - 2).is_ok(), "inside the 5 s leeway");
         assert_eq!(with("nbf", now + 60).unwrap_err(), TokenError::NotYetValid);
         assert!(with("nbf", now + 2).is_ok(), "inside the 5 s leeway");
+        assert_eq!(with("iat", now + 60).unwrap_err(), TokenError::NotYetValid);
+        assert!(with("iat", now + 2).is_ok(), "inside the 5 s leeway");
     }
 
     #[test]

@@ -274,12 +274,12 @@ fn migrate_data(from: &str, to: &str) -> Result<(), CliError> {
     println!(
         "copied {} users, {} sessions, {} refresh tokens, {} signing keys, {} throttles and \
          {} audit events to {}",
-        copied.users,
-        copied.sessions,
-        copied.refresh_tokens,
-        copied.signing_keys,
-        copied.sign_in_throttles,
-        copied.auth_events,
+        copied.of("users"),
+        copied.of("sessions"),
+        copied.of("refresh_tokens"),
+        copied.of("signing_keys"),
+        copied.of("sign_in_throttles"),
+        copied.of("auth_events"),
         redacted(to)
     );
     println!(

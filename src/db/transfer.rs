@@ -10,31 +10,35 @@ use super::schema::{
 };
 use super::{Conn, DbError};
 
-/// Rows per read and per multi-row insert; 10 columns x 5,000 stays under PostgreSQL's limit of
-/// 65,535 bound parameters per statement.
-const BATCH: i64 = 5_000;
+/// PostgreSQL binds at most this many parameters in one statement; a multi-row insert of a
+/// table with `c` columns therefore takes at most `MAX_BIND_PARAMETERS / c` rows.
+const MAX_BIND_PARAMETERS: i64 = 65_535;
 
-/// How many rows of each table were copied.
+/// How many rows of each table were copied, in copying order.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Copied {
-    pub users: usize,
-    pub sessions: usize,
-    pub refresh_tokens: usize,
-    pub signing_keys: usize,
-    pub sign_in_throttles: usize,
-    pub auth_events: usize,
+pub struct Copied(pub Vec<(&'static str, usize)>);
+
+impl Copied {
+    pub fn of(&self, table: &str) -> usize {
+        self.0
+            .iter()
+            .find(|(name, _)| *name == table)
+            .map_or(0, |(_, rows)| *rows)
+    }
 }
 
-/// Copies table by table in key order, a batch at a time, parents before children.
+/// Copies one table in key order, a batch at a time; the batch size follows the table's
+/// column count in the target.
 macro_rules! copy_table {
     ($from:ident, $to:ident, $table:ident, $key:ident, $row:ty, $start:expr) => {{
+        let batch_rows = MAX_BIND_PARAMETERS / column_count($to, stringify!($table))?.max(1);
         let mut copied = 0;
         let mut after = $start;
         loop {
             let batch: Vec<$row> = $table::table
                 .filter($table::$key.gt(after.clone()))
                 .order($table::$key.asc())
-                .limit(BATCH)
+                .limit(batch_rows)
                 .select(<$row>::as_select())
                 .load($from)?;
             let Some(last) = batch.last() else {
@@ -47,6 +51,49 @@ macro_rules! copy_table {
         }
         copied
     }};
+}
+
+/// The tables copied, parents before children: the one list, from which both the copy and
+/// `COPIED_TABLES` (checked against the migrated schema by a test) are made.
+macro_rules! tables {
+    ($($table:ident by $key:ident as $row:ty, from $start:expr);* $(;)?) => {
+        /// Every table `copy_all` copies.
+        pub const COPIED_TABLES: &[&str] = &[$(stringify!($table)),*];
+
+        fn copy_each(
+            from: &mut diesel::SqliteConnection,
+            to: &mut diesel::PgConnection,
+        ) -> Result<Copied, DbError> {
+            Ok(Copied(vec![$(
+                (stringify!($table), copy_table!(from, to, $table, $key, $row, $start)),
+            )*]))
+        }
+    };
+}
+
+tables! {
+    users by id as User, from String::new();
+    sessions by id as Session, from String::new();
+    refresh_tokens by id as RefreshToken, from 0;
+    signing_keys by kid as SigningKey, from String::new();
+    sign_in_throttles by throttle_key as SignInThrottle, from String::new();
+    auth_events by id as AuthEventRow, from 0;
+}
+
+fn column_count(to: &mut diesel::PgConnection, table: &str) -> Result<i64, DbError> {
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        columns: i64,
+    }
+    let count: Count = diesel::sql_query(
+        "SELECT count(*) AS columns FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name = $1",
+    )
+    .bind::<Text, _>(table)
+    .get_result(to)?;
+    Ok(count.columns)
 }
 
 /// Copies everything from `from` (SQLite) into `to` (PostgreSQL, migrated and empty) in one
@@ -68,21 +115,7 @@ pub fn copy_all(from: &mut Conn, to: &mut Conn) -> Result<Copied, DbError> {
                      copies into an empty database (create a new one and point --to at it)",
                 ));
             }
-            let copied = Copied {
-                users: copy_table!(from, to, users, id, User, String::new()),
-                sessions: copy_table!(from, to, sessions, id, Session, String::new()),
-                refresh_tokens: copy_table!(from, to, refresh_tokens, id, RefreshToken, 0),
-                signing_keys: copy_table!(from, to, signing_keys, kid, SigningKey, String::new()),
-                sign_in_throttles: copy_table!(
-                    from,
-                    to,
-                    sign_in_throttles,
-                    throttle_key,
-                    SignInThrottle,
-                    String::new()
-                ),
-                auth_events: copy_table!(from, to, auth_events, id, AuthEventRow, 0),
-            };
+            let copied = copy_each(from, to)?;
             // Rows came with their ids; new rows must be numbered after them.
             to.batch_execute(
                 "SELECT setval(pg_get_serial_sequence('refresh_tokens', 'id'),
@@ -93,4 +126,40 @@ pub fn copy_all(from: &mut Conn, to: &mut Conn) -> Result<Copied, DbError> {
             Ok(copied)
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::sql_types::Text;
+
+    use super::*;
+
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+
+    /// A table added by a migration and not to `tables!` would be silently left behind.
+    #[test]
+    fn every_table_of_the_schema_is_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(&dir.path().join("t.db").display().to_string(), 1).unwrap();
+        let Conn::Sqlite(conn) = &mut *db.conn().unwrap() else {
+            panic!("a SQLite connection");
+        };
+        let mut tables: Vec<String> = diesel::sql_query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite_%' AND name != '__diesel_schema_migrations'",
+        )
+        .load::<Name>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|row| row.name)
+        .collect();
+        tables.sort();
+        let mut copied: Vec<&str> = COPIED_TABLES.to_vec();
+        copied.sort();
+        assert_eq!(tables, copied);
+    }
 }
