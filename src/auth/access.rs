@@ -6,25 +6,32 @@
 use super::AuthService;
 use super::audit::{AuditEvent, EventKind, Outcome};
 use super::error::AuthError;
-use super::sessions::{ClientInfo, ROLE_ADMIN};
+use super::sessions::ClientInfo;
+use super::types::{Account, Role, SessionInfo, UserId};
 use crate::db;
-use crate::db::models::{Session, User};
+use crate::db::models::User;
 
 /// A live session and its enabled user, read from the database just now. Only
 /// `live_session` makes one.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    user: User,
-    session: Session,
+    /// The row, for the domain's own checks (the password hash, the throttle key).
+    row: User,
+    user: Account,
+    session: SessionInfo,
 }
 
 impl Caller {
-    pub fn user(&self) -> &User {
+    pub fn user(&self) -> &Account {
         &self.user
     }
 
-    pub fn session(&self) -> &Session {
+    pub fn session(&self) -> &SessionInfo {
         &self.session
+    }
+
+    pub(super) fn user_row(&self) -> &User {
+        &self.row
     }
 }
 
@@ -33,19 +40,19 @@ impl Caller {
 #[derive(Debug, Clone)]
 pub struct Admin {
     /// The admin's user id; `None` for the operator at the command line.
-    actor_id: Option<String>,
+    actor_id: Option<UserId>,
     _proof: (),
 }
 
 impl Admin {
     /// Who acted, for the audit trail (`None`: the command line).
     pub fn actor_id(&self) -> Option<&str> {
-        self.actor_id.as_deref()
+        self.actor_id.as_ref().map(UserId::as_str)
     }
 
     /// True when `user_id` is the admin's own account.
-    pub fn is(&self, user_id: &str) -> bool {
-        self.actor_id.as_deref() == Some(user_id)
+    pub fn is(&self, user_id: &UserId) -> bool {
+        self.actor_id.as_ref() == Some(user_id)
     }
 }
 
@@ -57,22 +64,26 @@ impl AuthService {
         let at = self.config.lifetimes.live_at(self.clock.now());
         db::sessions::find_live_with_user(&mut *self.db.conn()?, session_id, at)?
             .filter(|(_, user)| user.disabled_at.is_none())
-            .map(|(session, user)| Caller { user, session })
+            .map(|(session, row)| Caller {
+                user: Account::from(&row),
+                session: SessionInfo::from(session),
+                row,
+            })
             .ok_or(AuthError::SessionEnded)
     }
 
     /// Admin rights for a caller whose role, as stored now, is admin (a demoted admin loses
     /// them at once). A refusal is recorded as `access_denied`.
     pub fn admin_access(&self, caller: &Caller, client: &ClientInfo) -> Result<Admin, AuthError> {
-        if caller.user.role == ROLE_ADMIN {
+        if caller.user.role == Role::Admin {
             return Ok(Admin {
                 actor_id: Some(caller.user.id.clone()),
                 _proof: (),
             });
         }
         let event = AuditEvent::new(EventKind::AccessDenied, Outcome::Denied)
-            .user(&caller.user.id)
-            .session(&caller.session.id)
+            .user(caller.user.id.as_str())
+            .session(caller.session.id.as_str())
             .detail("not an admin");
         self.audit(event, client)?;
         Err(AuthError::NotAdmin)

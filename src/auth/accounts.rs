@@ -9,9 +9,23 @@ use super::error::{AuthError, FieldError};
 use super::input::{
     Username, check_new_password, normalise_password, parse_username, username_key,
 };
-use super::sessions::{ClientInfo, ROLE_ADMIN, ROLE_USER};
+use super::sessions::ClientInfo;
+use super::types::{Account, Role, UserId};
 use crate::db::models::{NewUser, User};
 use crate::db::{self, Conn, DbError};
+
+/// A user just created: what the surfaces see, and the row to open their first session with.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub account: Account,
+    row: User,
+}
+
+impl NewAccount {
+    pub(super) fn row(&self) -> &User {
+        &self.row
+    }
+}
 
 impl AuthService {
     /// Registers a user with the `user` role.
@@ -20,11 +34,11 @@ impl AuthService {
         username: &str,
         password: &str,
         client: &ClientInfo,
-    ) -> Result<User, AuthError> {
+    ) -> Result<NewAccount, AuthError> {
         if !self.config.registration_open {
             return Err(AuthError::RegistrationClosed);
         }
-        self.create_user(username, password, ROLE_USER, client)
+        self.create_user(username, password, Role::User, client)
     }
 
     /// Checks a would-be username and password against the rules without creating anything.
@@ -60,11 +74,10 @@ impl AuthService {
         &self,
         username: &str,
         password: &str,
-        role: &str,
+        role: Role,
         client: &ClientInfo,
-    ) -> Result<User, AuthError> {
+    ) -> Result<NewAccount, AuthError> {
         let (username, password) = self.checked_account(username, password)?;
-        check_role(role)?;
         let password_hash = self.passwords.hash(&password)?;
         let now = self.clock.now();
         let id = super::random_uuid()?;
@@ -73,7 +86,7 @@ impl AuthService {
             username: &username.display,
             username_key: &username.key,
             password_hash: &password_hash,
-            role,
+            role: role.as_str(),
             created_at: now,
             updated_at: now,
             password_changed_at: now,
@@ -86,7 +99,10 @@ impl AuthService {
             Ok::<_, DbError>(user)
         });
         match inserted {
-            Ok(user) => Ok(user),
+            Ok(row) => Ok(NewAccount {
+                account: Account::from(&row),
+                row,
+            }),
             Err(DbError::Conflict) => Err(AuthError::UsernameTaken),
             Err(other) => Err(other.into()),
         }
@@ -104,7 +120,7 @@ impl AuthService {
         device_token: Option<&str>,
         client: &ClientInfo,
     ) -> Result<usize, AuthError> {
-        let user = caller.user();
+        let user = caller.user_row();
         let current_session = caller.session().id.as_str();
         let new_password = check_new_password(
             new_password,
@@ -179,7 +195,7 @@ impl AuthService {
     pub fn disable_user(
         &self,
         admin: &Admin,
-        user_id: &str,
+        user_id: &UserId,
         force: bool,
         client: &ClientInfo,
     ) -> Result<Change<usize>, AuthError> {
@@ -190,6 +206,7 @@ impl AuthService {
                 "You cannot disable your own account; ask another administrator.",
             )]));
         }
+        let user_id = user_id.as_str();
         let at = self.config.lifetimes.live_at(self.clock.now());
         db::write_transaction(&mut *self.db.conn()?, |conn| {
             let user = db::users::find_by_id(conn, user_id)?.ok_or(AuthError::UserNotFound)?;
@@ -217,10 +234,11 @@ impl AuthService {
     pub fn enable_user(
         &self,
         admin: &Admin,
-        user_id: &str,
+        user_id: &UserId,
         client: &ClientInfo,
     ) -> Result<Change<()>, AuthError> {
         let acting_user = admin.actor_id();
+        let user_id = user_id.as_str();
         let now = self.clock.now();
         db::write_transaction(&mut *self.db.conn()?, |conn| {
             let user = db::users::find_by_id(conn, user_id)?.ok_or(AuthError::UserNotFound)?;
@@ -240,11 +258,12 @@ impl AuthService {
     pub fn delete_user(
         &self,
         admin: &Admin,
-        user_id: &str,
+        user_id: &UserId,
         force: bool,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
         let acting_user = admin.actor_id();
+        let user_id = user_id.as_str();
         let now = self.clock.now();
         db::write_transaction(&mut *self.db.conn()?, |conn| {
             let user = db::users::find_by_id(conn, user_id)?.ok_or(AuthError::UserNotFound)?;
@@ -258,9 +277,9 @@ impl AuthService {
     }
 
     /// The id of the user with this username (for the CLI).
-    pub fn user_id_by_name(&self, username: &str) -> Result<String, AuthError> {
+    pub fn user_id_by_name(&self, username: &str) -> Result<UserId, AuthError> {
         db::users::find_by_key(&mut *self.db.conn()?, &username_key(username))?
-            .map(|user| user.id)
+            .map(|user| UserId::from(user.id))
             .ok_or(AuthError::UserNotFound)
     }
 
@@ -270,34 +289,32 @@ impl AuthService {
         &self,
         admin: &Admin,
         username: &str,
-        role: &str,
+        role: Role,
         force: bool,
         client: &ClientInfo,
-    ) -> Result<Change<User>, AuthError> {
+    ) -> Result<Change<Account>, AuthError> {
         let acting_user = admin.actor_id();
-        check_role(role)?;
         let now = self.clock.now();
         db::write_transaction(&mut *self.db.conn()?, |conn| {
             let user = db::users::find_by_key(conn, &username_key(username))?
                 .ok_or(AuthError::UserNotFound)?;
-            if user.role == role {
+            if Role::stored(&user.role) == role {
                 return Ok(Change::Already);
             }
-            if role != ROLE_ADMIN {
+            if role != Role::Admin {
                 ensure_another_admin(conn, &user, force)?;
             }
-            let updated = db::users::set_role(conn, &user.id, role, now)?;
-            let detail = if role == ROLE_ADMIN {
-                "to admin"
-            } else {
-                "to user"
+            let updated = db::users::set_role(conn, &user.id, role.as_str(), now)?;
+            let detail = match role {
+                Role::Admin => "to admin",
+                Role::User => "to user",
             };
             let event = AuditEvent::success(EventKind::RoleChanged)
                 .user(&user.id)
                 .actor(acting_user)
                 .detail(detail);
             self.audit_in(conn, event, client, now)?;
-            Ok(Change::Done(updated))
+            Ok(Change::Done(Account::from(&updated)))
         })
     }
 
@@ -339,20 +356,10 @@ pub enum Change<T> {
 /// Refuses to demote, disable or delete the last enabled admin unless `force`: nobody could
 /// administer the server afterwards but the operator at its command line.
 fn ensure_another_admin(conn: &mut Conn, target: &User, force: bool) -> Result<(), AuthError> {
-    let is_enabled_admin = target.role == ROLE_ADMIN && target.disabled_at.is_none();
+    let is_enabled_admin =
+        Role::stored(&target.role) == Role::Admin && target.disabled_at.is_none();
     if is_enabled_admin && !force && db::users::count_enabled_admins(conn)? <= 1 {
         return Err(AuthError::LastAdmin);
     }
     Ok(())
-}
-
-fn check_role(role: &str) -> Result<(), AuthError> {
-    if role == ROLE_ADMIN || role == ROLE_USER {
-        Ok(())
-    } else {
-        Err(AuthError::Invalid(vec![FieldError::new(
-            "role",
-            "Role must be admin or user.",
-        )]))
-    }
 }

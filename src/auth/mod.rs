@@ -18,6 +18,7 @@ pub mod sessions;
 mod sign_in;
 pub mod throttle;
 pub mod tokens;
+pub mod types;
 mod verified;
 
 use std::sync::{Arc, Mutex};

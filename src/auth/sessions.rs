@@ -4,11 +4,9 @@ use super::AuthService;
 use super::access::{Admin, Caller};
 use super::audit::{AuditEvent, EventKind};
 use super::error::AuthError;
-use crate::db::models::{Session, User};
+use super::types::{Account, SessionId, SessionInfo, UserId};
+use crate::db::models::Session;
 use crate::db::{self, Conn, LiveAt};
-
-pub const ROLE_ADMIN: &str = "admin";
-pub const ROLE_USER: &str = "user";
 
 /// Ended sessions are kept this long (for people to see recent sign-outs) before `prune`.
 pub const ENDED_SESSION_RETENTION_SECONDS: i64 = 7 * 24 * 3600;
@@ -34,8 +32,26 @@ impl Lifetimes {
     }
 
     /// The instant the session ends if nobody uses it again.
-    pub fn ends_at(&self, session: &Session) -> i64 {
-        (session.last_used_at + self.idle).min(session.expires_at)
+    pub fn ends_at(&self, session: &impl SessionTimes) -> i64 {
+        let (last_used_at, expires_at) = session.times();
+        (last_used_at + self.idle).min(expires_at)
+    }
+}
+
+/// A session's last use and absolute end, as the row and the view both have them.
+pub trait SessionTimes {
+    fn times(&self) -> (i64, i64);
+}
+
+impl SessionTimes for Session {
+    fn times(&self) -> (i64, i64) {
+        (self.last_used_at, self.expires_at)
+    }
+}
+
+impl SessionTimes for SessionInfo {
+    fn times(&self) -> (i64, i64) {
+        (self.last_used_at, self.expires_at)
     }
 }
 
@@ -102,14 +118,14 @@ pub struct Pruned {
 /// A session as its owner sees it.
 #[derive(Debug, Clone)]
 pub struct SessionView {
-    pub session: Session,
+    pub session: SessionInfo,
     pub current: bool,
 }
 
 /// A user with their number of live sessions, for admins.
 #[derive(Debug, Clone)]
 pub struct UserSummary {
-    pub user: User,
+    pub user: Account,
     pub live_sessions: i64,
 }
 
@@ -124,12 +140,12 @@ impl AuthService {
     pub fn my_sessions(&self, caller: &Caller) -> Result<Vec<SessionView>, AuthError> {
         let (user_id, current) = (&caller.user().id, &caller.session().id);
         let at = self.config.lifetimes.live_at(self.clock.now());
-        let sessions = db::sessions::live_for_user(&mut *self.db.conn()?, user_id, at)?;
+        let sessions = db::sessions::live_for_user(&mut *self.db.conn()?, user_id.as_str(), at)?;
         Ok(sessions
             .into_iter()
             .map(|session| SessionView {
-                current: session.id == *current,
-                session,
+                current: *current == *session.id,
+                session: SessionInfo::from(session),
             })
             .collect())
     }
@@ -139,10 +155,11 @@ impl AuthService {
     pub fn revoke_my_session(
         &self,
         caller: &Caller,
-        target: &str,
+        target: &SessionId,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
         let user_id = caller.user().id.as_str();
+        let target = target.as_str();
         let now = self.clock.now();
         let mut conn = self.db.conn()?;
         db::write_transaction(&mut conn, |conn| {
@@ -236,7 +253,7 @@ impl AuthService {
             .into_iter()
             .map(|user| UserSummary {
                 live_sessions: counts.get(&user.id).copied().unwrap_or(0),
-                user,
+                user: Account::from(&user),
             })
             .collect();
         Ok(Page { items, total })
@@ -251,13 +268,18 @@ impl AuthService {
     pub fn list_live_sessions(
         &self,
         _: &Admin,
-        user_id: Option<&str>,
+        user_id: Option<&UserId>,
         limit: i64,
         offset: i64,
-    ) -> Result<Page<(Session, String)>, AuthError> {
+    ) -> Result<Page<(SessionInfo, String)>, AuthError> {
         let at = self.config.lifetimes.live_at(self.clock.now());
+        let user_id = user_id.map(UserId::as_str);
         let (items, total) =
             db::sessions::live_page(&mut *self.db.conn()?, user_id, at, limit, offset)?;
+        let items = items
+            .into_iter()
+            .map(|(session, username)| (SessionInfo::from(session), username))
+            .collect();
         Ok(Page { items, total })
     }
 
@@ -265,9 +287,10 @@ impl AuthService {
     pub fn admin_revoke_session(
         &self,
         admin: &Admin,
-        target: &str,
+        target: &SessionId,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
+        let target = target.as_str();
         let now = self.clock.now();
         let mut conn = self.db.conn()?;
         db::write_transaction(&mut conn, |conn| {
@@ -288,9 +311,10 @@ impl AuthService {
     pub fn admin_revoke_user_sessions(
         &self,
         admin: &Admin,
-        user_id: &str,
+        user_id: &UserId,
         client: &ClientInfo,
     ) -> Result<usize, AuthError> {
+        let user_id = user_id.as_str();
         let at = self.config.lifetimes.live_at(self.clock.now());
         db::write_transaction(&mut *self.db.conn()?, |conn| {
             db::users::find_by_id(conn, user_id)?.ok_or(AuthError::UserNotFound)?;

@@ -1,6 +1,7 @@
 //! Signing in: the throttled password check, then a session, started only if the account is
 //! still what the check saw.
 
+use super::accounts::NewAccount;
 use super::audit::{AuditEvent, EventKind, Outcome};
 use super::error::AuthError;
 use super::input::{could_be_a_username, normalise_password, username_key};
@@ -76,9 +77,10 @@ impl AuthService {
     /// Starts a session for a user who has just registered.
     pub fn open_session(
         &self,
-        user: &User,
+        new: &NewAccount,
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AuthError> {
+        let user = new.row();
         let (session, secret) =
             self.start_session(user, client, Some("new account"), None, None)?;
         self.issue(user, &session, &secret, session.created_at)

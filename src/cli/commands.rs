@@ -5,7 +5,8 @@ use std::path::Path;
 
 use super::{AddUser, CliError, Command, ConfigCommand, KeysCommand, SessionsCommand, UserCommand};
 use crate::auth::accounts::Change;
-use crate::auth::sessions::{ClientInfo, ROLE_ADMIN, ROLE_USER};
+use crate::auth::sessions::ClientInfo;
+use crate::auth::types::{Role, SessionId};
 use crate::auth::{AuthService, Clock};
 use crate::config::Settings;
 use crate::db::{Backend, Db, redacted, sqlite_path, transfer};
@@ -71,8 +72,9 @@ fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<()
             role,
             force,
         } => {
-            match auth.set_role(&operator, &username, role.as_str(), force, cli)? {
-                Change::Done(user) => println!("{} is now {}", user.username, user.role),
+            let role = Role::from(role);
+            match auth.set_role(&operator, &username, role, force, cli)? {
+                Change::Done(user) => println!("{} is now {}", user.username, user.role.as_str()),
                 Change::Already => println!("{username} already has the {} role", role.as_str()),
             }
             Ok(())
@@ -138,7 +140,7 @@ fn sessions(
     match command {
         SessionsCommand::List { user } => {
             let user_id = user.map(|name| auth.user_id_by_name(&name)).transpose()?;
-            let page = auth.list_live_sessions(&operator, user_id.as_deref(), LIST_LIMIT, 0)?;
+            let page = auth.list_live_sessions(&operator, user_id.as_ref(), LIST_LIMIT, 0)?;
             println!(
                 "{:<36}  {:<20} {:<21} {:<21} {:<15} device",
                 "session", "user", "signed in", "last used", "ip"
@@ -158,7 +160,7 @@ fn sessions(
             Ok(())
         }
         SessionsCommand::Revoke { id: Some(id), .. } => {
-            auth.admin_revoke_session(&operator, &id, cli)?;
+            auth.admin_revoke_session(&operator, &SessionId::from(id.as_str()), cli)?;
             println!("session {id} ended");
             Ok(())
         }
@@ -300,11 +302,15 @@ fn add_user(auth: &AuthService, add: &AddUser, cli: &ClientInfo) -> Result<(), C
             "the password on standard input must be one line".into(),
         ));
     }
-    let role = if add.admin { ROLE_ADMIN } else { ROLE_USER };
-    let user = auth.create_user(&add.username, password, role, cli)?;
+    let role = if add.admin { Role::Admin } else { Role::User };
+    let user = auth
+        .create_user(&add.username, password, role, cli)?
+        .account;
     println!(
         "created {} ({}) with id {}",
-        user.username, user.role, user.id
+        user.username,
+        user.role.as_str(),
+        user.id
     );
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::auth::AuthError;
-use crate::auth::sessions::{ROLE_ADMIN, ROLE_USER};
+use crate::auth::types::Role;
 use crate::config::Settings;
 use crate::startup::{Application, StartupError};
 use crate::telemetry;
@@ -128,7 +128,7 @@ pub enum UserCommand {
     SetRole {
         username: String,
         #[arg(value_enum)]
-        role: Role,
+        role: RoleArg,
         /// Go ahead even if this demotes the last enabled admin.
         #[arg(long)]
         force: bool,
@@ -158,17 +158,18 @@ pub struct AddUser {
     pub password_stdin: bool,
 }
 
+/// The domain's `Role`, as clap reads it.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Role {
+pub enum RoleArg {
     Admin,
     User,
 }
 
-impl Role {
-    fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => ROLE_ADMIN,
-            Role::User => ROLE_USER,
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Role {
+        match role {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::User => Role::User,
         }
     }
 }

@@ -198,10 +198,12 @@ impl TestApp {
         let auth = self.auth();
         let name = username.to_owned();
         let cli = ClientInfo::command_line();
-        tokio::task::spawn_blocking(move || auth.create_user(&name, PASSWORD, "admin", &cli))
-            .await
-            .unwrap()
-            .expect("admin created");
+        tokio::task::spawn_blocking(move || {
+            auth.create_user(&name, PASSWORD, latchkey::auth::types::Role::Admin, &cli)
+        })
+        .await
+        .unwrap()
+        .expect("admin created");
         self.login_ok(username).await
     }
 

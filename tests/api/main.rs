@@ -42,4 +42,5 @@ mod throttle;
 mod usernames;
 
 mod helpers;
+mod layers;
 mod test_db;

@@ -134,7 +134,12 @@ async fn a_deleted_account_shows_in_the_audit_log_in_a_way_no_username_can_imita
     let auth = app.auth();
     let cli = latchkey::auth::sessions::ClientInfo::command_line();
     tokio::task::spawn_blocking(move || {
-        auth.delete_user(&auth.operator_at_command_line(), &alice_id, false, &cli)
+        auth.delete_user(
+            &auth.operator_at_command_line(),
+            &alice_id.as_str().into(),
+            false,
+            &cli,
+        )
     })
     .await
     .unwrap()

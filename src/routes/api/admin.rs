@@ -9,6 +9,7 @@ use super::{PageBody, Paging, RevokedBody, SessionBody, rfc3339};
 use crate::auth::AuthService;
 use crate::auth::accounts::Change;
 use crate::auth::sessions::ClientInfo;
+use crate::auth::types::{Role, SessionId, UserId};
 use crate::error::{ApiError, Problem};
 use crate::routes::caller::AdminSession;
 use crate::routes::extractors::QueryAfterAuth;
@@ -31,8 +32,7 @@ pub struct UserBody {
     id: String,
     #[schema(example = "alice")]
     username: String,
-    #[schema(example = "user")]
-    role: String,
+    role: Role,
     #[schema(example = "2026-11-22T09:15:00Z")]
     created_at: String,
     #[schema(example = 2)]
@@ -113,7 +113,7 @@ pub async fn users(
         HttpResponse::Ok().json(PageBody::new(page, &paging, |summary| UserBody {
             disabled: summary.user.disabled_at.is_some(),
             created_at: rfc3339(summary.user.created_at),
-            id: summary.user.id,
+            id: summary.user.id.to_string(),
             username: summary.user.username,
             role: summary.user.role,
             live_sessions: summary.live_sessions,
@@ -141,13 +141,13 @@ pub async fn sessions(
     };
     let (limit, offset) = paging.limit_offset();
     let lifetimes = auth.config().lifetimes;
-    let user_id = filter.user_id.clone();
-    let page = blocking(move || auth.list_live_sessions(&admin, user_id.as_deref(), limit, offset))
-        .await?;
+    let user_id = filter.user_id.clone().map(UserId::from);
+    let page =
+        blocking(move || auth.list_live_sessions(&admin, user_id.as_ref(), limit, offset)).await?;
     Ok(
         HttpResponse::Ok().json(PageBody::new(page, &paging, |(session, username)| {
             AdminSessionBody {
-                user_id: session.user_id.clone(),
+                user_id: session.user_id.to_string(),
                 session: SessionBody::new(session, &lifetimes),
                 username,
             }
@@ -169,7 +169,7 @@ pub async fn revoke_session(
     client: ClientInfo,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = path.into_inner();
+    let target = SessionId::from(path.into_inner());
     blocking(move || auth.admin_revoke_session(&admin, &target, &client)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -188,7 +188,7 @@ pub async fn revoke_user_sessions(
     client: ClientInfo,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user_id = path.into_inner();
+    let user_id = UserId::from(path.into_inner());
     let revoked =
         blocking(move || auth.admin_revoke_user_sessions(&admin, &user_id, &client)).await?;
     Ok(HttpResponse::Ok().json(RevokedBody { revoked }))
@@ -211,7 +211,7 @@ pub async fn disable_user(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = path.into_inner();
-    let id = user_id.clone();
+    let id = UserId::from(user_id.as_str());
     let outcome = blocking(move || auth.disable_user(&admin, &id, false, &client)).await?;
     Ok(HttpResponse::Ok().json(UserStateBody {
         id: user_id,
@@ -239,7 +239,7 @@ pub async fn enable_user(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = path.into_inner();
-    let id = user_id.clone();
+    let id = UserId::from(user_id.as_str());
     let outcome = blocking(move || auth.enable_user(&admin, &id, &client)).await?;
     Ok(HttpResponse::Ok().json(UserStateBody {
         id: user_id,

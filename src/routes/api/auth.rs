@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::sessions::{ClientInfo, EndedBy};
+use crate::auth::types::Role;
 use crate::auth::{AuthService, IssuedTokens};
 use crate::error::{ApiError, Problem};
 use crate::routes::cookies::CookiePolicy;
@@ -84,8 +85,7 @@ pub struct RegisteredBody {
     id: String,
     #[schema(example = "alice")]
     username: String,
-    #[schema(example = "user")]
-    role: String,
+    role: Role,
 }
 
 /// An empty JSON object.
@@ -122,9 +122,11 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     limits.check(Limit::Register, client.ip.as_deref())?;
     let Credentials { username, password } = body.into_inner();
-    let user = blocking(move || auth.register(&username, &password, &client)).await?;
+    let user = blocking(move || auth.register(&username, &password, &client))
+        .await?
+        .account;
     Ok(HttpResponse::Created().json(RegisteredBody {
-        id: user.id,
+        id: user.id.to_string(),
         username: user.username,
         role: user.role,
     }))

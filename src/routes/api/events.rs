@@ -123,6 +123,6 @@ pub async fn my_events(
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = paging.limit_offset();
-    let page = blocking(move || auth.my_events(&caller.user().id, limit, offset)).await?;
+    let page = blocking(move || auth.my_events(caller.user().id.as_str(), limit, offset)).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, &paging, EventBody::from)))
 }

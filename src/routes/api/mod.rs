@@ -15,7 +15,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::sessions::{Lifetimes, Page};
-use crate::db::models::Session;
+use crate::auth::types::SessionInfo;
 
 /// Every path is written out in full (`/api/...`), so what is registered is what is documented.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -85,12 +85,12 @@ pub struct SessionBody {
 }
 
 impl SessionBody {
-    pub fn new(session: Session, lifetimes: &Lifetimes) -> SessionBody {
+    pub fn new(session: SessionInfo, lifetimes: &Lifetimes) -> SessionBody {
         SessionBody {
             created_at: rfc3339(session.created_at),
             last_used_at: rfc3339(session.last_used_at),
             expires_at: rfc3339(lifetimes.ends_at(&session)),
-            id: session.id,
+            id: session.id.to_string(),
             user_agent: session.user_agent,
             ip: session.ip,
         }

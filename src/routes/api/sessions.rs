@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use super::{RevokedBody, SessionBody};
 use crate::auth::AuthService;
 use crate::auth::sessions::ClientInfo;
+use crate::auth::types::SessionId;
 use crate::error::{ApiError, Problem};
 use crate::routes::caller::LiveSession;
 use crate::routes::{blocking, resource};
@@ -60,7 +61,7 @@ pub async fn revoke_one(
     path: web::Path<String>,
     client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
-    let target = path.into_inner();
+    let target = SessionId::from(path.into_inner());
     blocking(move || auth.revoke_my_session(&caller, &target, &client)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,7 +10,6 @@ use super::events::EventRow;
 use super::guard::PageUser;
 use super::{Layout, PageError, format, render};
 use crate::auth::AuthService;
-use crate::auth::sessions::ROLE_ADMIN;
 use crate::routes::blocking;
 use crate::routes::page;
 
@@ -37,7 +36,7 @@ async fn account(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpRes
     let ttl = Duration::from_secs(auth.config().tokens.access_ttl_seconds as u64);
     let now = auth.clock().now();
     let user_id = user.user().id.clone();
-    let activity = blocking(move || auth.recent_activity(&user_id, RECENT_ACTIVITY))
+    let activity = blocking(move || auth.recent_activity(user_id.as_str(), RECENT_ACTIVITY))
         .await?
         .into_iter()
         .map(|view| EventRow::new(view, now))
@@ -45,10 +44,10 @@ async fn account(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpRes
     let page = AccountPage {
         layout: user.layout(),
         username: user.user().username.clone(),
-        role: user.user().role.clone(),
+        role: user.user().role.to_string(),
         created: format::date(user.user().created_at),
         access_ttl: humantime::format_duration(ttl).to_string(),
-        is_admin: user.user().role == ROLE_ADMIN,
+        is_admin: user.user().is_admin(),
         activity,
     };
     Ok(render(StatusCode::OK, &page))

@@ -12,6 +12,7 @@ use super::{Csrf, Layout, PageError, format, links, local_next, page_session, re
 use crate::auth::accounts::Change;
 use crate::auth::sessions::ClientInfo;
 use crate::auth::throttle::Scope;
+use crate::auth::types::{SessionId, UserId};
 use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
 use crate::routes::blocking;
@@ -127,10 +128,13 @@ async fn users(
             disabled: summary.user.disabled_at.is_some(),
             is_me: summary.user.id == me.user().id,
             created: format::date(summary.user.created_at),
-            sessions_href: links::admin_sessions_of(&summary.user.id),
-            revoke_sessions_action: links::admin_user_action(&summary.user.id, "revoke-sessions"),
+            sessions_href: links::admin_sessions_of(summary.user.id.as_str()),
+            revoke_sessions_action: links::admin_user_action(
+                summary.user.id.as_str(),
+                "revoke-sessions",
+            ),
             toggle_action: links::admin_user_action(
-                &summary.user.id,
+                summary.user.id.as_str(),
                 if summary.user.disabled_at.is_some() {
                     "enable"
                 } else {
@@ -138,7 +142,7 @@ async fn users(
                 },
             ),
             username: summary.user.username,
-            role: summary.user.role,
+            role: summary.user.role.to_string(),
             live_sessions: summary.live_sessions,
         })
         .collect();
@@ -169,9 +173,9 @@ async fn sessions(
         .with_layout(me.layout()));
     }
     let now = auth.clock().now();
-    let wanted = filter.clone();
+    let wanted = filter.clone().map(UserId::from);
     let (listing, users) = blocking(move || {
-        let listing = auth.list_live_sessions(&admin, wanted.as_deref(), PER_PAGE, offset)?;
+        let listing = auth.list_live_sessions(&admin, wanted.as_ref(), PER_PAGE, offset)?;
         let users = auth.list_users(&admin, FILTER_CHOICES, 0)?;
         Ok((listing, users))
     })
@@ -190,7 +194,7 @@ async fn sessions(
         .into_iter()
         .map(|summary| UserOption {
             selected: filter.as_deref() == Some(summary.user.id.as_str()),
-            id: summary.user.id,
+            id: summary.user.id.to_string(),
             username: summary.user.username,
         })
         .collect();
@@ -218,7 +222,7 @@ async fn revoke_session(
     Csrf(form): Csrf<RevokeForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    let target = path.into_inner();
+    let target = SessionId::from(path.into_inner());
     let outcome = blocking(move || auth.admin_revoke_session(&admin, &target, &client)).await;
     flash_outcome(&me.page, outcome, |()| "Session revoked.".into())?;
     Ok(see_other(&back_to(&form.back)))
@@ -231,7 +235,7 @@ async fn revoke_user_sessions(
     Csrf(form): Csrf<RevokeForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    let user_id = path.into_inner();
+    let user_id = UserId::from(path.into_inner());
     let outcome =
         blocking(move || auth.admin_revoke_user_sessions(&admin, &user_id, &client)).await;
     flash_outcome(&me.page, outcome, |n| match n {
@@ -248,7 +252,7 @@ async fn disable_user(
     Csrf(form): Csrf<RevokeForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    let user_id = path.into_inner();
+    let user_id = UserId::from(path.into_inner());
     let outcome = blocking(move || auth.disable_user(&admin, &user_id, false, &client)).await;
     flash_outcome(&me.page, outcome, |change| match change {
         Change::Done(n) => {
@@ -266,7 +270,7 @@ async fn enable_user(
     Csrf(form): Csrf<RevokeForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    let user_id = path.into_inner();
+    let user_id = UserId::from(path.into_inner());
     let outcome = blocking(move || auth.enable_user(&admin, &user_id, &client)).await;
     flash_outcome(&me.page, outcome, |change| match change {
         Change::Done(()) => "User enabled; they can sign in again.".into(),

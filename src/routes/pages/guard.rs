@@ -11,8 +11,8 @@ use actix_web::{FromRequest, HttpRequest, web};
 
 use super::{Layout, PageError, login_url, page_session};
 use crate::auth::access::{Admin, Caller};
+use crate::auth::types::{Account, SessionInfo};
 use crate::auth::{AuthError, AuthService};
-use crate::db::models::{Session as AuthSession, User};
 use crate::error::ApiError;
 use crate::routes::blocking;
 use crate::routes::extractors::client_info;
@@ -26,11 +26,11 @@ pub struct PageUser {
 }
 
 impl PageUser {
-    pub fn user(&self) -> &User {
+    pub fn user(&self) -> &Account {
         self.caller.user()
     }
 
-    pub fn session(&self) -> &AuthSession {
+    pub fn session(&self) -> &SessionInfo {
         self.caller.session()
     }
 
@@ -59,7 +59,7 @@ impl FromRequest for PageUser {
                 return Err(PageError::Redirect(login_url(&next, None)));
             };
             match live_caller(auth, session_id).await {
-                Ok(caller) if caller.user().id == user_id => Ok(PageUser { caller, page }),
+                Ok(caller) if caller.user().id == *user_id => Ok(PageUser { caller, page }),
                 Ok(_) | Err(ApiError::Auth(AuthError::SessionEnded)) => {
                     page_session::sign_out(&page);
                     Err(PageError::Redirect(login_url(&next, Some("ended"))))
@@ -87,7 +87,7 @@ pub async fn current_layout(request: &HttpRequest) -> Layout {
         Some((user_id, session_id)) => live_caller(auth, session_id)
             .await
             .ok()
-            .filter(|caller| caller.user().id == user_id),
+            .filter(|caller| caller.user().id == *user_id),
         None => None,
     };
     Layout::new(&page, caller.as_ref().map(Caller::user))

@@ -22,7 +22,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 
 use crate::auth::AuthError;
-use crate::db::models::User;
+use crate::auth::types::Account;
 use crate::error::ApiError;
 pub use csrf::{Csrf, NoFields};
 use page_session::Flash;
@@ -65,11 +65,11 @@ pub struct NavUser {
 }
 
 impl Layout {
-    pub fn new(session: &Session, user: Option<&User>) -> Layout {
+    pub fn new(session: &Session, user: Option<&Account>) -> Layout {
         Layout {
             user: user.map(|u| NavUser {
                 username: u.username.clone(),
-                is_admin: u.role == crate::auth::sessions::ROLE_ADMIN,
+                is_admin: u.is_admin(),
             }),
             csrf: page_session::csrf_token(session),
             flash: page_session::take_flash(session),

@@ -8,8 +8,8 @@ use super::guard::PageUser;
 use super::login::signed_out;
 use super::{Csrf, Layout, NoFields, PageError, format, links, page_session, render, see_other};
 use crate::auth::sessions::ClientInfo;
+use crate::auth::types::{SessionId, SessionInfo};
 use crate::auth::{AuthError, AuthService};
-use crate::db::models::Session;
 use crate::error::ApiError;
 use crate::routes::blocking;
 use crate::routes::cookies::CookiePolicy;
@@ -47,17 +47,17 @@ pub struct SessionRow {
 }
 
 impl SessionRow {
-    pub fn new(session: Session, username: String, current: bool, now: i64) -> SessionRow {
+    pub fn new(session: SessionInfo, username: String, current: bool, now: i64) -> SessionRow {
         SessionRow {
             device: format::describe_device(session.user_agent.as_deref()),
             ip: session.ip.unwrap_or_else(|| "unknown address".into()),
             signed_in: format::date_time(session.created_at),
             last_active: format::relative_time(session.last_used_at, now),
             last_active_iso: crate::routes::api::rfc3339(session.last_used_at),
-            own_revoke_action: links::own_session_revoke(&session.id),
-            admin_revoke_action: links::admin_session_revoke(&session.id),
-            user_sessions_href: links::admin_sessions_of(&session.user_id),
-            id: session.id,
+            own_revoke_action: links::own_session_revoke(session.id.as_str()),
+            admin_revoke_action: links::admin_session_revoke(session.id.as_str()),
+            user_sessions_href: links::admin_sessions_of(session.user_id.as_str()),
+            id: session.id.to_string(),
             username,
             current,
         }
@@ -105,7 +105,7 @@ async fn revoke_one(
     _: Csrf<NoFields>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
-    let target = path.into_inner();
+    let target = SessionId::from(path.into_inner());
     let is_current = target == user.session().id;
     let caller = user.caller.clone();
     match blocking(move || auth.revoke_my_session(&caller, &target, &client)).await {
