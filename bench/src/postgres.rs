@@ -2,11 +2,11 @@
 //! on the one database (each refresh chain going round both, as behind a load balancer without
 //! sticky sessions).
 
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
+use latchkey_testkit::ScratchDatabase;
 
+use crate::Plan;
+use crate::client::{get_load_across, login, refresh_load_across, register_users};
 use crate::server::ServerSpec;
-use crate::{Plan, get_load_across, login, refresh_load_across, register_users};
 
 pub struct BackendRow {
     pub backend: &'static str,
@@ -15,51 +15,13 @@ pub struct BackendRow {
     pub protected: f64,
 }
 
-/// A scratch database on the server `admin_url` points at, dropped when this goes.
-struct ScratchDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl ScratchDatabase {
-    fn create(admin_url: &str) -> ScratchDatabase {
-        let name = format!("latchkey_bench_{}", std::process::id());
-        let mut admin = PgConnection::establish(admin_url)
-            .unwrap_or_else(|e| panic!("--postgres {admin_url} does not answer: {e}"));
-        // Two statements: several in one batch would run in one transaction, which these refuse.
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .and_then(|()| admin.batch_execute(&format!("CREATE DATABASE {name}")))
-            .expect("create the benchmark database");
-        let (scheme, rest) = admin_url.split_once("://").expect("a postgres:// URL");
-        let authority = rest.split(['/', '?']).next().unwrap_or(rest);
-        ScratchDatabase {
-            admin_url: admin_url.to_owned(),
-            url: format!("{scheme}://{authority}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
-
 pub async fn measure(
     client: &reqwest::Client,
     spec: &ServerSpec,
     admin_url: &str,
     plan: &Plan,
 ) -> Vec<BackendRow> {
-    let database = ScratchDatabase::create(admin_url);
+    let database = ScratchDatabase::postgres(admin_url, "latchkey_bench");
     let spec = ServerSpec {
         database_url: Some(database.url.clone()),
         ..spec.clone()

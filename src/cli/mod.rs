@@ -35,6 +35,10 @@ pub struct Cli {
     /// otherwise refused: it means the data was lost or the path is wrong).
     #[arg(long, global = true)]
     pub new_database: bool,
+    /// Once listening, write the bound port (and the metrics port, if any, on a second line)
+    /// to this file: how scripts and tests learn the port when `LATCHKEY_ADDR` ends in `:0`.
+    #[arg(long, value_name = "PATH")]
+    pub port_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -243,7 +247,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         tracing::warn!("{name} is not a Latchkey setting and is ignored; see the README's list");
     }
     let outcome = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(settings).await,
+        Command::Serve => serve(settings, cli.port_file).await,
         command => {
             // Operator commands block (bcrypt, SQLite): keep them off the async runtime.
             tokio::task::spawn_blocking(move || run_command(settings, command))
@@ -260,10 +264,30 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn serve(settings: Settings) -> Result<(), CliError> {
+async fn serve(settings: Settings, port_file: Option<std::path::PathBuf>) -> Result<(), CliError> {
     let addr = settings.addr.clone();
     let app = Application::build(settings)?;
-    tracing::info!("latchkey listening on http://{addr} (port {})", app.port());
+    let port = app.port();
+    tracing::info!(port, "latchkey listening on http://{addr} (port {port})");
+    if let Some(path) = port_file {
+        write_port_file(&path, port, app.metrics_port())
+            .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display())))?;
+    }
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// Written whole under another name, then renamed: a reader never sees half a file.
+fn write_port_file(
+    path: &std::path::Path,
+    port: u16,
+    metrics_port: Option<u16>,
+) -> std::io::Result<()> {
+    let mut text = format!("{port}\n");
+    if let Some(metrics) = metrics_port {
+        text.push_str(&format!("{metrics}\n"));
+    }
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, text)?;
+    std::fs::rename(&partial, path)
 }

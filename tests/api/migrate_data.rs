@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::cli::text;
 use crate::helpers::{PASSWORD, TEST_SECRET, TestDir, start, test_settings};
-use crate::test_db::{POSTGRES_URL_VAR, TestDatabase, postgres_admin_url};
+use crate::test_db::{POSTGRES_URL_VAR, postgres_admin_url, postgres_database};
 
 fn migrate_data(from: &str, to: &str) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
@@ -43,7 +43,7 @@ async fn a_session_started_on_sqlite_refreshes_on_postgres_after_migrate_data() 
     let events_before: Value = events_before.json().await.unwrap();
     sqlite.stop().await;
 
-    let postgres = TestDatabase::postgres(&admin_url);
+    let postgres = postgres_database(&admin_url);
     let moved = migrate_data(&sqlite_url, &postgres.url);
     assert!(moved.status.success(), "{}", text(&moved.stderr));
     let report = text(&moved.stdout);

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TEST_SECRET};
 use crate::process::{Server, start_binary_with};
-use crate::test_db::{POSTGRES_URL_VAR, TestDatabase, postgres_admin_url};
+use crate::test_db::{POSTGRES_URL_VAR, postgres_admin_url, postgres_database};
 
 struct Instance {
     server: Server,
@@ -114,7 +114,7 @@ async fn two_instances_on_one_postgres_database_behave_as_one_server() {
         eprintln!("skipped: {POSTGRES_URL_VAR} is not set");
         return;
     };
-    let database = TestDatabase::postgres(&admin_url);
+    let database = postgres_database(&admin_url);
     let dir = tempfile::tempdir().unwrap();
     // Started together on an empty database: they take turns migrating and creating the key.
     let (a, b) = std::thread::scope(|scope| {

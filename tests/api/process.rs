@@ -1,8 +1,5 @@
 //! The real binary as an operator runs it: crash safety under SIGKILL, graceful SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -13,65 +10,27 @@ use tokio::task::JoinSet;
 
 use crate::helpers::{PASSWORD, TEST_SECRET};
 
-pub struct Server {
-    pub child: Child,
-    pub base: String,
-    /// Every line the server writes to stderr after its port.
-    pub log: mpsc::Receiver<String>,
-}
+/// The real binary as a process (the shared test kit starts it and learns its port).
+pub type Server = latchkey_testkit::ServerProcess;
 
 fn start_binary(dir: &std::path::Path, bcrypt_cost: &str) -> Server {
     start_binary_with(dir, bcrypt_cost, &[])
 }
 
-/// Starts `latchkey` on port 0 with the database in `dir` (and extra environment); waits for
-/// its port in the log.
+/// Starts `latchkey` on port 0 with the database in `dir` (and extra environment).
 pub fn start_binary_with(dir: &std::path::Path, bcrypt_cost: &str, env: &[(&str, &str)]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .current_dir(dir)
-        .env("LATCHKEY_ADDR", "127.0.0.1:0")
-        .env("LATCHKEY_DATABASE_URL", dir.join("latchkey.db"))
+    let database = dir.join("latchkey.db").display().to_string();
+    latchkey_testkit::Start::new(std::path::Path::new(env!("CARGO_BIN_EXE_latchkey")), dir)
+        .env("LATCHKEY_DATABASE_URL", database)
         .env("LATCHKEY_SECRET", TEST_SECRET)
         .env("LATCHKEY_BCRYPT_COST", bcrypt_cost)
         .env("LATCHKEY_RATE_LIMIT", "false")
-        .env("LATCHKEY_LOG", "warn,latchkey::cli=info")
-        .env("NO_COLOR", "1")
         .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
         .spawn()
-        .expect("the latchkey binary starts");
-    let stderr = child.stderr.take().unwrap();
-    let (port_tx, port_rx) = mpsc::channel();
-    let (log_tx, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(port) = line
-                .split("(port ")
-                .nth(1)
-                .and_then(|rest| rest.split(')').next())
-            {
-                let _ = port_tx.send(port.to_owned());
-            }
-            let _ = log_tx.send(line);
-        }
-    });
-    let port = port_rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the server reports its port");
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        log,
-    }
 }
 
 pub fn signal(server: &Server, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    server.signal(name);
 }
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> Option<(StatusCode, Value)> {

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,20 +36,28 @@ function startServer() {
     LATCHKEY_LOG: 'warn,latchkey::cli=info',
     NO_COLOR: '1',
   };
-  server = spawn(BIN, [], { env: serverEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+  // The server writes its port to this file once listening (never parse the log for it).
+  const portFile = path.join(dataDir, 'port');
+  server = spawn(BIN, ['--port-file', portFile], {
+    env: serverEnv,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  server.stderr.on('data', (chunk) => { log += chunk; });
   return new Promise((resolve, reject) => {
-    let log = '';
-    const timer = setTimeout(() => reject(new Error('server did not start:\n' + log)), 15000);
-    server.stderr.on('data', (chunk) => {
-      log += chunk;
-      const match = log.match(/\(port (\d+)\)/);
-      if (match && !base) {
-        base = `http://127.0.0.1:${match[1]}`;
-        clearTimeout(timer);
-        resolve();
-      }
-    });
+    const started = Date.now();
     server.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+    const poll = setInterval(() => {
+      if (existsSync(portFile)) {
+        clearInterval(poll);
+        const port = readFileSync(portFile, 'utf8').split('\n')[0].trim();
+        base = `http://127.0.0.1:${port}`;
+        resolve();
+      } else if (Date.now() - started > 15000) {
+        clearInterval(poll);
+        reject(new Error('server did not start:\n' + log));
+      }
+    }, 10);
   });
 }
 
