@@ -56,3 +56,19 @@ fn the_domain_knows_no_http_sql_or_routes() {
         &["crate::routes", "crate::auth", "crate::cli", "actix"],
     );
 }
+
+/// A page's form reaches its handler only through `Csrf<T>` (pages/csrf.rs), which checks the
+/// token first: a handler that took `web::Form` directly would skip the check.
+#[test]
+fn page_forms_are_read_only_through_the_csrf_extractor() {
+    for (path, text) in sources_under("src/routes") {
+        if path.ends_with("csrf.rs") {
+            continue;
+        }
+        assert!(
+            !text.contains("web::Form<"),
+            "{} reads a form without Csrf<T>",
+            path.display()
+        );
+    }
+}
