@@ -1,6 +1,6 @@
 //! Who may do what, as types. A handler gets a `Caller` only from `live_session` (the session
 //! is live and its user enabled, as stored now), and an admin operation takes an `Admin`, which
-//! only `admin_access` (a caller whose stored role is admin) or `operator_at_command_line` can
+//! only `admin_rights` (a caller whose stored role is admin) or `operator_at_command_line` can
 //! make: forgetting the check does not compile. (lldap's access_control.rs works the same way.)
 
 use super::AuthService;
@@ -72,21 +72,28 @@ impl AuthService {
             .ok_or(AuthError::SessionEnded)
     }
 
-    /// Admin rights for a caller whose role, as stored now, is admin (a demoted admin loses
-    /// them at once). A refusal is recorded as `access_denied`.
-    pub fn admin_access(&self, caller: &Caller, client: &ClientInfo) -> Result<Admin, AuthError> {
-        if caller.user.role == Role::Admin {
-            return Ok(Admin {
-                actor_id: Some(caller.user.id.clone()),
-                _proof: (),
-            });
-        }
+    /// Admin rights for a caller whose role, as stored when `live_session` read it, is admin
+    /// (a demoted admin loses them at once); `None` for anyone else. No I/O: an admin's request
+    /// needs no second trip to the blocking pool.
+    pub fn admin_rights(&self, caller: &Caller) -> Option<Admin> {
+        (caller.user.role == Role::Admin).then(|| Admin {
+            actor_id: Some(caller.user.id.clone()),
+            _proof: (),
+        })
+    }
+
+    /// Records that `caller` was refused an admin function (`access_denied`), and returns the
+    /// refusal (or the storage error that kept it from being recorded). Writes: call it from a
+    /// blocking thread.
+    pub fn refuse_admin(&self, caller: &Caller, client: &ClientInfo) -> AuthError {
         let event = AuditEvent::new(EventKind::AccessDenied, Outcome::Denied)
             .user(caller.user.id.as_str())
             .session(caller.session.id.as_str())
             .detail("not an admin");
-        self.audit(event, client)?;
-        Err(AuthError::NotAdmin)
+        match self.audit(event, client) {
+            Ok(()) => AuthError::NotAdmin,
+            Err(error) => error,
+        }
     }
 
     /// Admin rights for the operator who runs `latchkey` on the server: whoever can run the

@@ -138,11 +138,12 @@ macro_rules! settings {
                 )),*]
             }
 
-            /// The bound of each setting that has one.
-            fn check_each(&self) -> Result<(), ConfigError> {
+            /// The bound of each setting that has one; a refusal names where the value came
+            /// from (`figment`'s record of it).
+            fn check_each(&self, figment: &Figment) -> Result<(), ConfigError> {
                 $($(
                     values::Bound::<$ty>::check(&$check, &self.$key).map_err(|problem| ConfigError::Invalid {
-                        name: env_name(stringify!($key)),
+                        name: source_of(figment, stringify!($key)),
                         value: self.$key.shown(),
                         problem,
                     })?;
@@ -330,9 +331,7 @@ impl Settings {
         let settings: Settings = figment
             .extract()
             .map_err(|error| explain(&figment, error))?;
-        settings
-            .check_each()
-            .map_err(|error| name_the_source(&figment, error))?;
+        settings.check_each(&figment)?;
         settings.check()?;
         Ok(settings)
     }
@@ -353,25 +352,6 @@ fn source_of(figment: &Figment, key: &str) -> String {
     match figment.find_metadata(key).and_then(|m| m.source.as_ref()) {
         Some(figment::Source::File(path)) => format!("{}: {key}", path.display()),
         _ => env_name(key),
-    }
-}
-
-/// A bound's refusal names the file key when the value came from the file.
-fn name_the_source(figment: &Figment, error: ConfigError) -> ConfigError {
-    match error {
-        ConfigError::Invalid {
-            name,
-            value,
-            problem,
-        } => {
-            let key = name.trim_start_matches("LATCHKEY_").to_ascii_lowercase();
-            ConfigError::Invalid {
-                name: source_of(figment, &key),
-                value,
-                problem,
-            }
-        }
-        other => other,
     }
 }
 

@@ -11,14 +11,12 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::auth::AuthService;
 use crate::auth::access::{Admin, Caller};
-use crate::auth::tokens::AccessClaims;
 use crate::error::ApiError;
 use crate::routes::blocking;
 use crate::routes::extractors::{Bearer, client_info};
 
 /// A caller whose access token is valid and whose session is live now.
 pub struct LiveSession {
-    pub claims: AccessClaims,
     pub caller: Caller,
 }
 
@@ -32,9 +30,8 @@ impl FromRequest for LiveSession {
         Box::pin(async move {
             let Bearer(claims) = bearer.await?;
             let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
-            let session_id = claims.sid.clone();
-            let caller = blocking(move || auth.live_session(&session_id)).await?;
-            Ok(LiveSession { claims, caller })
+            let caller = blocking(move || auth.live_session(&claims.sid)).await?;
+            Ok(LiveSession { caller })
         })
     }
 }
@@ -43,7 +40,6 @@ impl FromRequest for LiveSession {
 /// token says). Anyone else gets 403, recorded as `access_denied`.
 pub struct AdminSession {
     pub admin: Admin,
-    pub caller: Caller,
 }
 
 impl FromRequest for AdminSession {
@@ -55,11 +51,15 @@ impl FromRequest for AdminSession {
         let auth = request.app_data::<web::Data<AuthService>>().cloned();
         let client = client_info(request);
         Box::pin(async move {
-            let LiveSession { caller, .. } = live.await?;
+            let LiveSession { caller } = live.await?;
             let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
-            let checked = caller.clone();
-            let admin = blocking(move || auth.admin_access(&checked, &client)).await?;
-            Ok(AdminSession { admin, caller })
+            match auth.admin_rights(&caller) {
+                Some(admin) => Ok(AdminSession { admin }),
+                None => {
+                    let refused = blocking(move || Ok(auth.refuse_admin(&caller, &client))).await?;
+                    Err(refused.into())
+                }
+            }
         })
     }
 }

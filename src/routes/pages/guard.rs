@@ -111,11 +111,12 @@ impl FromRequest for AdminPage {
         Box::pin(async move {
             let user = user.await?;
             let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
-            let caller = user.caller.clone();
-            match blocking(move || auth.admin_access(&caller, &client)).await {
-                Ok(admin) => Ok(AdminPage { admin, user }),
-                Err(refused) => Err(PageError::from(refused).with_layout(user.layout())),
+            if let Some(admin) = auth.admin_rights(&user.caller) {
+                return Ok(AdminPage { admin, user });
             }
+            let caller = user.caller.clone();
+            let refused = blocking(move || Ok(auth.refuse_admin(&caller, &client))).await?;
+            Err(PageError::from(refused).with_layout(user.layout()))
         })
     }
 }
