@@ -162,7 +162,7 @@ impl AuthService {
         let at = self.config.lifetimes.live_at(self.clock.now());
         db::write_transaction(&mut *self.db.conn()?, |conn| {
             // The check above was slow; the password it verified must still be the one stored.
-            let current = db::users::find_by_id(conn, &user.id)?;
+            let current = db::users::find_by_id_locked(conn, &user.id)?;
             if current.is_none_or(|now| now.password_hash != user.password_hash) {
                 return Err(AuthError::Invalid(vec![FieldError::new(
                     "current_password",

@@ -155,7 +155,7 @@ impl AuthService {
 /// Re-reads the account inside the write transaction: the check made before it is stale if the
 /// account went away, was disabled, or had its epoch bumped meanwhile.
 fn account_unchanged(conn: &mut Conn, seen: &User) -> Result<bool, AuthError> {
-    Ok(db::users::find_by_id(conn, &seen.id)?
+    Ok(db::users::find_by_id_locked(conn, &seen.id)?
         .is_some_and(|now| now.disabled_at.is_none() && now.auth_epoch == seen.auth_epoch))
 }
 

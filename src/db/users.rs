@@ -30,6 +30,24 @@ pub fn find_by_id(conn: &mut Conn, id: &str) -> Result<Option<User>, DbError> {
         .optional()?)
 }
 
+/// The user, read to decide a write that a slow check (bcrypt) ran before. On PostgreSQL the
+/// row stays locked (`FOR UPDATE`) until the transaction ends. A disable, a password change or
+/// "sign out everywhere" updates this row before it revokes sessions, so it waits for a
+/// sign-in that holds the lock to commit (and then revokes that session too), or the sign-in's
+/// read waits for it and sees the new epoch. Without the lock both commit and the new session
+/// survives. On SQLite the transaction's write lock already orders them.
+pub fn find_by_id_locked(conn: &mut Conn, id: &str) -> Result<Option<User>, DbError> {
+    let by_id = users::table.find(id);
+    Ok(match conn {
+        Conn::Postgres(conn) => by_id
+            .select(User::as_select())
+            .for_update()
+            .first(conn)
+            .optional()?,
+        Conn::Sqlite(conn) => by_id.select(User::as_select()).first(conn).optional()?,
+    })
+}
+
 /// One page of users, oldest first.
 pub fn page(conn: &mut Conn, limit: i64, offset: i64) -> Result<Vec<User>, DbError> {
     Ok(users::table
@@ -136,12 +154,22 @@ pub fn bump_auth_epoch(conn: &mut Conn, id: &str) -> Result<(), DbError> {
     Ok(())
 }
 
-pub fn count_enabled_admins(conn: &mut Conn) -> Result<i64, DbError> {
-    Ok(users::table
+/// How many enabled admins there are. On PostgreSQL their rows stay locked (`FOR UPDATE`) until
+/// the transaction ends, so two admins disabling or demoting each other at once are decided one
+/// after the other and the second sees the first's change (otherwise both see "another admin
+/// is left" and none is); on SQLite the transaction's write lock already orders them.
+pub fn count_enabled_admins(conn: &mut Conn) -> Result<usize, DbError> {
+    let enabled_admins = users::table
         .filter(users::role.eq("admin"))
         .filter(users::disabled_at.is_null())
-        .count()
-        .get_result(conn)?)
+        // One order for every transaction that locks them: no two wait on each other.
+        .order(users::id.asc())
+        .select(users::id);
+    let ids: Vec<String> = match conn {
+        Conn::Postgres(conn) => enabled_admins.for_update().load(conn)?,
+        Conn::Sqlite(conn) => enabled_admins.load(conn)?,
+    };
+    Ok(ids.len())
 }
 
 /// (id, username key) of users without a confusable skeleton.

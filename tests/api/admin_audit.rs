@@ -163,3 +163,46 @@ async fn a_405_names_the_methods_the_path_serves_as_the_document_does() {
     }
     assert!(checked > 20);
 }
+
+#[tokio::test]
+async fn two_admins_disabling_each_other_at_once_leave_one_admin() {
+    let app = spawn_app().await;
+    let mut root = app.admin_signed_in("root").await;
+    let mut second = app.admin_signed_in("second").await;
+    let id_of = |tokens: &crate::helpers::Tokens| {
+        let app = &app;
+        let access = tokens.access.clone();
+        async move { app.me(&access).await["id"].as_str().unwrap().to_owned() }
+    };
+    let (root_id, second_id) = (id_of(&root).await, id_of(&second).await);
+    let admin_post = |access: &str, user_id: &str, action: &str| {
+        app.client
+            .post(app.url(&format!("/api/admin/users/{user_id}/{action}")))
+            .bearer_auth(access)
+            .send()
+    };
+    // The window is a few statements wide: many rounds give the race its chances.
+    for _ in 0..15 {
+        let (by_root, by_second) = tokio::join!(
+            admin_post(&root.access, &second_id, "disable"),
+            admin_post(&second.access, &root_id, "disable"),
+        );
+        let by_root = by_root.unwrap().status();
+        let by_second = by_second.unwrap().status();
+        let refused = [by_root, by_second]
+            .iter()
+            .filter(|status| **status != StatusCode::OK)
+            .count();
+        assert_eq!(refused, 1, "root: {by_root}, second: {by_second}");
+        // The one left enables the other, who signs in again.
+        if by_root == StatusCode::OK {
+            let enabled = admin_post(&root.access, &second_id, "enable").await;
+            assert_eq!(enabled.unwrap().status(), StatusCode::OK);
+            second = app.login_ok("second").await;
+        } else {
+            let enabled = admin_post(&second.access, &root_id, "enable").await;
+            assert_eq!(enabled.unwrap().status(), StatusCode::OK);
+            root = app.login_ok("root").await;
+        }
+    }
+}
