@@ -1,5 +1,6 @@
 //! The HTTP face of every error: RFC 9457 problem details, mapped from the domain once.
 
+use crate::wording::count;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
@@ -130,7 +131,8 @@ impl ApiError {
                     S::TOO_MANY_REQUESTS,
                     "too_many_attempts",
                     format!(
-                        "Too many failed sign-ins for this account; try again in {retry_after} seconds."
+                        "Too many failed sign-ins for this account; try again in {}.",
+                        count(*retry_after, "second")
                     ),
                 ),
                 AuthError::RegistrationClosed => (
@@ -183,6 +185,11 @@ impl ApiError {
                      afterwards. Make another user an admin first."
                         .into(),
                 ),
+                AuthError::OwnAccount => (
+                    S::CONFLICT,
+                    "own_account",
+                    "You cannot disable your own account; ask another administrator.".into(),
+                ),
                 AuthError::Storage(DbError::Pool(_) | DbError::Unavailable(_)) => (
                     S::SERVICE_UNAVAILABLE,
                     "busy",
@@ -217,7 +224,10 @@ impl ApiError {
             ApiError::RateLimited { retry_after } => (
                 S::TOO_MANY_REQUESTS,
                 "rate_limited",
-                format!("Too many attempts from your address; try again in {retry_after} seconds."),
+                format!(
+                    "Too many attempts from your address; try again in {}.",
+                    count(*retry_after, "second")
+                ),
             ),
             ApiError::NotFound(detail) => (S::NOT_FOUND, "not_found", detail.clone()),
             ApiError::Forbidden(detail) => (S::FORBIDDEN, "forbidden", detail.clone()),

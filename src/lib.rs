@@ -7,3 +7,4 @@ pub mod files;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod wording;

@@ -143,11 +143,12 @@
     return `expires in ${minutes}:${rest}`;
   }
 
+  // Shows the token this page holds; it asks for none itself (a page view that makes no API
+  // call makes no refresh), so until the first call it keeps the template's text.
   function wireCountdown(element) {
-    const render = () => { element.textContent = accessToken ? describeRemaining() : 'none yet'; };
+    const render = () => { if (accessToken) element.textContent = describeRemaining(); };
     window.latchkey.onChange(render);
     setInterval(render, 1000);
-    token().then(render).catch(() => { element.textContent = 'unavailable'; });
   }
 
   function wireCallButton(button) {

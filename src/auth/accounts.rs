@@ -201,10 +201,7 @@ impl AuthService {
     ) -> Result<Change<usize>, AuthError> {
         let acting_user = admin.actor_id();
         if admin.is(user_id) {
-            return Err(AuthError::Invalid(vec![FieldError::new(
-                "user",
-                "You cannot disable your own account; ask another administrator.",
-            )]));
+            return Err(AuthError::OwnAccount);
         }
         let user_id = user_id.as_str();
         let at = self.config.lifetimes.live_at(self.clock.now());

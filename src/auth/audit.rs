@@ -183,6 +183,14 @@ impl EventCounts {
 pub struct EventView {
     pub event: AuthEventRow,
     pub username: Option<String>,
+    /// The admin who acted, when it was not the account itself (`None` too once deleted).
+    pub actor_username: Option<String>,
+}
+
+/// A successful refresh: every signed-in client makes one every few minutes, so views meant for
+/// people leave them out (failed and replayed refreshes always show).
+fn routine_renewal() -> (&'static str, &'static str) {
+    (EventKind::Refreshed.as_str(), Outcome::Success.as_str())
 }
 
 /// A listing request from an admin. `user` is a username or a user id.
@@ -190,7 +198,11 @@ pub struct EventView {
 pub struct EventQuery {
     pub user: Option<String>,
     pub event: Option<String>,
+    /// Leave out this event type.
+    pub exclude: Option<String>,
     pub since: Option<i64>,
+    /// Leave out the successful routine renewals (unless `event` asks for renewals).
+    pub hide_routine: bool,
 }
 
 impl AuthService {
@@ -255,10 +267,10 @@ impl AuthService {
         limit: i64,
         offset: i64,
     ) -> Result<Page<EventView>, AuthError> {
-        let event = match query.event.as_deref() {
-            Some(name) => Some(EventKind::parse(name).ok_or_else(|| unknown_event(name))?),
-            None => None,
-        };
+        let known = |name: &str| EventKind::parse(name).ok_or_else(|| unknown_event(name));
+        let event = query.event.as_deref().map(known).transpose()?;
+        let exclude_event = query.exclude.as_deref().map(known).transpose()?;
+        let hide_routine = query.hide_routine && event != Some(EventKind::Refreshed);
         let mut conn = self.db.conn()?;
         let user_id = match query.user.as_deref() {
             Some(user) => Some(
@@ -271,7 +283,8 @@ impl AuthService {
             user_id,
             event: event.map(|kind| kind.as_str().to_owned()),
             since: query.since,
-            exclude: None,
+            exclude: hide_routine.then(routine_renewal),
+            exclude_event: exclude_event.map(|kind| kind.as_str().to_owned()),
         };
         with_usernames(&mut conn, &filter, limit, offset)
     }
@@ -295,7 +308,7 @@ impl AuthService {
     pub fn recent_activity(&self, user_id: &str, limit: i64) -> Result<Vec<EventView>, AuthError> {
         let filter = EventFilter {
             user_id: Some(user_id.to_owned()),
-            exclude: Some((EventKind::Refreshed.as_str(), Outcome::Success.as_str())),
+            exclude: Some(routine_renewal()),
             ..EventFilter::default()
         };
         Ok(with_usernames(&mut *self.db.conn()?, &filter, limit, 0)?.items)
@@ -337,13 +350,16 @@ fn with_usernames(
     let (rows, total) = db::events::page(conn, filter, limit, offset)?;
     let ids: Vec<&str> = rows
         .iter()
-        .filter_map(|row| row.user_id.as_deref())
+        .flat_map(|row| [row.user_id.as_deref(), row.actor_id.as_deref()])
+        .flatten()
         .collect();
     let names = db::events::usernames(conn, &ids)?;
+    let name_of = |id: &Option<String>| id.as_ref().and_then(|id| names.get(id).cloned());
     let items = rows
         .into_iter()
         .map(|event| EventView {
-            username: event.user_id.as_ref().and_then(|id| names.get(id).cloned()),
+            username: name_of(&event.user_id),
+            actor_username: name_of(&event.actor_id),
             event,
         })
         .collect();

@@ -47,6 +47,8 @@ pub enum AuthError {
     NotAdmin,
     #[error("that is the only enabled admin; use --force to go ahead anyway")]
     LastAdmin,
+    #[error("an admin cannot disable their own account")]
+    OwnAccount,
     #[error(transparent)]
     Storage(#[from] DbError),
     #[error("internal error: {0}")]

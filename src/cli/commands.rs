@@ -1,5 +1,6 @@
 //! The operator's commands (everything but `serve`), run on a blocking thread.
 
+use crate::wording::count;
 use std::io::Read;
 use std::path::Path;
 
@@ -24,7 +25,10 @@ pub fn run_command(settings: Settings, command: Command) -> Result<(), CliError>
             return Ok(());
         }
         Command::Openapi => {
-            println!("{}", crate::routes::api::docs::openapi_json());
+            println!(
+                "{}",
+                crate::routes::api::docs::openapi_json(settings.password_min_length)
+            );
             return Ok(());
         }
         Command::Migrate => return migrate(&settings),
@@ -83,7 +87,10 @@ fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<()
             let id = auth.user_id_by_name(&username)?;
             match auth.disable_user(&operator, &id, force, cli)? {
                 Change::Done(revoked) => {
-                    println!("{username} is disabled; {revoked} session(s) ended")
+                    println!(
+                        "{username} is disabled; {} ended",
+                        count(revoked as u64, "session")
+                    )
                 }
                 Change::Already => println!("{username} was already disabled; nothing changed"),
             }
@@ -125,7 +132,7 @@ fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<()
                     }
                 );
             }
-            println!("{} user(s)", page.total);
+            println!("{}", count(page.total, "user"));
             Ok(())
         }
     }
@@ -156,7 +163,7 @@ fn sessions(
                     session.user_agent.as_deref().unwrap_or("-")
                 );
             }
-            println!("{} live session(s)", page.total);
+            println!("{}", count(page.total, "live session"));
             Ok(())
         }
         SessionsCommand::Revoke { id: Some(id), .. } => {
@@ -169,7 +176,7 @@ fn sessions(
         } => {
             let user_id = auth.user_id_by_name(&user)?;
             let revoked = auth.admin_revoke_user_sessions(&operator, &user_id, cli)?;
-            println!("{revoked} session(s) of {user} ended");
+            println!("{} of {user} ended", count(revoked as u64, "session"));
             Ok(())
         }
         SessionsCommand::Revoke { .. } => Err(CliError::Usage(
@@ -251,7 +258,10 @@ fn health(settings: &Settings) -> Result<(), CliError> {
 fn migrate(settings: &Settings) -> Result<(), CliError> {
     let db = Db::connect(&settings.database_url, 1).map_err(StartupError::from)?;
     let applied = db.migrate().map_err(StartupError::from)?;
-    println!("applied {applied} migration(s); the database schema is current");
+    println!(
+        "applied {}; the database schema is current",
+        count(applied as u64, "migration")
+    );
     Ok(())
 }
 

@@ -239,8 +239,12 @@ pub async fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The server logs what it does; a command prints its outcome for a person, and its audit
+    // lines go to the log only when the person asks for them (LATCHKEY_LOG).
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    let default_filter = if serving { "info" } else { "warn" };
     telemetry::init(
-        &settings.log,
+        settings.log.as_deref().unwrap_or(default_filter),
         settings.log_format == crate::config::LogFormat::Json,
     );
     for name in crate::config::unknown_env_vars() {

@@ -230,7 +230,8 @@ settings! {
         check within(secs(1), secs(HOUR), "a rotated key waits this long before it signs");
     workers: Option<usize> = None, "HTTP worker threads (unset: one per core)",
         check within_if_set(1, 256);
-    log: String = "info".into(), "log filter (`RUST_LOG` syntax, e.g. `latchkey=debug,info`)";
+    log: Option<String> = None,
+        "log filter (`RUST_LOG` syntax, e.g. `latchkey=debug,info`); unset: `info` for the server, `warn` for the other commands, which print their outcome themselves";
     log_format: LogFormat = LogFormat::Pretty,
         "`json`: one JSON object per line (with the request id), for log shippers";
     metrics: bool = false, "`true` serves Prometheus metrics at `/metrics`";

@@ -17,6 +17,8 @@ pub struct EventFilter {
     pub since: Option<i64>,
     /// Leave out events with this (event, outcome) pair.
     pub exclude: Option<(&'static str, &'static str)>,
+    /// Leave out every event of this type.
+    pub exclude_event: Option<String>,
 }
 
 pub fn insert(conn: &mut Conn, event: &NewAuthEvent<'_>) -> Result<(), DbError> {
@@ -40,6 +42,9 @@ pub fn page(
         }
         if let Some(event) = &filter.event {
             query = query.filter(auth_events::event.eq(event.clone()));
+        }
+        if let Some(event) = &filter.exclude_event {
+            query = query.filter(auth_events::event.ne(event.clone()));
         }
         if let Some(since) = filter.since {
             query = query.filter(auth_events::occurred_at.ge(since));

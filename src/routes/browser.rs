@@ -80,13 +80,14 @@ pub struct CookieTokenBody {
 /// The cookie flow for JavaScript on this site: exchanges the HttpOnly `latchkey_refresh` cookie
 /// for an access token and sets the rotated cookie. Needs `X-Latchkey-Refresh: 1` and, when
 /// the browser sends `Origin`, this server's origin.
-#[utoipa::path(post, path = "/auth/refresh", tag = "browser",
+#[utoipa::path(post, path = "/auth/refresh", tag = "browser", operation_id = "browser_refresh",
     params(("X-Latchkey-Refresh" = String, Header, description = "Must be present (any value)")),
     security(("refresh_cookie" = [])),
     responses(
         (status = 200, description = "A new access token; the cookie is rotated", body = CookieTokenBody),
         (status = 401, description = "Missing, unknown, expired or reused cookie (the cookie is cleared)", body = Problem),
         (status = 403, description = "Missing header, or a request from another site", body = Problem),
+        (status = 429, description = "Rate-limited address; see Retry-After", body = Problem),
     ))]
 pub async fn refresh(
     request: HttpRequest,
@@ -126,11 +127,11 @@ pub async fn refresh(
 }
 
 /// Ends the cookie's session and drops both cookies.
-#[utoipa::path(post, path = "/auth/logout", tag = "browser",
+#[utoipa::path(post, path = "/auth/logout", tag = "browser", operation_id = "browser_logout",
     params(("X-Latchkey-Refresh" = String, Header, description = "Must be present (any value)")),
-    security(("refresh_cookie" = [])),
+    security((), ("refresh_cookie" = [])),
     responses(
-        (status = 204, description = "Signed out; cookies cleared"),
+        (status = 204, description = "Signed out; cookies cleared. Also without a cookie, or with one that is unknown, expired or already ended (as `/api/auth/logout` answers for such a token)"),
         (status = 403, description = "Missing header, or a request from another site", body = Problem),
     ))]
 pub async fn logout(

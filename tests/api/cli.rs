@@ -9,7 +9,13 @@ use reqwest::StatusCode;
 use crate::helpers::{PASSWORD, TEST_SECRET, TestApp, assert_problem, spawn_app, spawn_app_with};
 
 pub fn latchkey(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+    run(cli_command(app, args), stdin)
+}
+
+/// The binary with this app's database and settings, logging only warnings.
+pub fn cli_command(app: &TestApp, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    command
         .args(args)
         .current_dir(app.dir.path())
         .env("LATCHKEY_DATABASE_URL", &app.settings.database_url)
@@ -24,7 +30,12 @@ pub fn latchkey(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
         .env(
             "LATCHKEY_JWKS_MAX_AGE",
             format!("{}s", app.settings.jwks_max_age.as_secs()),
-        )
+        );
+    command
+}
+
+pub fn run(mut command: Command, stdin: Option<&str>) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -184,6 +195,41 @@ async fn prune_and_config_check_run() {
 }
 
 #[tokio::test]
+async fn config_check_prints_every_setting_of_the_one_list() {
+    let app = spawn_app().await;
+    let table = text(&latchkey(&app, &["config", "table"], None).stdout);
+    let check = text(&latchkey(&app, &["config", "check"], None).stdout);
+    let mut settings = 0;
+    for row in table.lines().skip(2) {
+        let name = row.split('`').nth(1).unwrap();
+        assert!(
+            check
+                .lines()
+                .any(|line| line.split_whitespace().next() == Some(name)),
+            "config check does not print {name}:\n{check}"
+        );
+        settings += 1;
+    }
+    assert!(settings >= 30, "only {settings} settings in the table");
+}
+
+#[tokio::test]
+async fn commands_print_their_outcome_and_log_only_when_asked() {
+    let app = spawn_app().await;
+    let mut quiet = cli_command(&app, &["user", "add", "bob", "--password-stdin"]);
+    quiet.env_remove("LATCHKEY_LOG");
+    let added = run(quiet, Some(PASSWORD));
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    assert!(text(&added.stdout).contains("created bob"));
+    assert_eq!(text(&added.stderr), "", "a command logged by default");
+
+    let mut asked = cli_command(&app, &["user", "add", "carol", "--password-stdin"]);
+    asked.env("LATCHKEY_LOG", "info");
+    let logged = run(asked, Some(PASSWORD));
+    assert!(text(&logged.stderr).contains("auth event"));
+}
+
+#[tokio::test]
 async fn a_bad_setting_stops_the_binary_with_a_message_naming_it() {
     let app = spawn_app().await;
     let output = Command::new(env!("CARGO_BIN_EXE_latchkey"))
@@ -203,7 +249,7 @@ async fn user_disable_and_enable_work_from_the_command_line() {
 
     let disabled = latchkey(&app, &["user", "disable", "Alice"], None);
     assert!(disabled.status.success(), "{}", text(&disabled.stderr));
-    assert!(text(&disabled.stdout).contains("1 session(s) ended"));
+    assert!(text(&disabled.stdout).contains("1 session ended"));
     assert_problem(app.refresh(&tokens.refresh).await, StatusCode::UNAUTHORIZED).await;
     assert_eq!(
         app.login("alice", PASSWORD).await.status(),

@@ -90,7 +90,7 @@ async fn disabling_needs_an_admin_and_an_existing_other_user() {
         &format!("/api/admin/users/{admin_id}/disable"),
     )
     .await;
-    assert_problem(myself, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_problem(myself, StatusCode::CONFLICT).await;
     let unknown = admin_post(&app, &admin, "/api/admin/users/no-such-user/disable").await;
     assert_problem(unknown, StatusCode::NOT_FOUND).await;
     app.refresh_ok(&user.refresh).await;

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
 /// The served OpenAPI document.
 pub async fn openapi(app: &TestApp) -> Value {
@@ -43,6 +43,68 @@ async fn the_document_is_openapi_3_1_with_problem_details_and_bearer_auth() {
     assert!(
         doc.to_string().contains("correct horse battery staple"),
         "examples"
+    );
+}
+
+/// Each operation as (method, path, operation object).
+fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut found = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            found.push((method.clone(), path.clone(), operation.clone()));
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn every_refusal_the_server_can_give_is_documented_as_a_problem() {
+    let app = spawn_app().await;
+    let doc = openapi(&app).await;
+    let mut ids = std::collections::HashSet::new();
+    for (method, path, operation) in operations(&doc) {
+        let id = operation["operationId"].as_str().unwrap().to_owned();
+        assert!(ids.insert(id.clone()), "operationId {id} is used twice");
+        let responses = operation["responses"].as_object().unwrap();
+        let documents = |status: &str| responses.contains_key(status);
+        if operation["requestBody"].is_object() {
+            for status in ["400", "413", "415", "422"] {
+                assert!(documents(status), "{method} {path} lacks {status}");
+            }
+        }
+        let bearer_only = operation["security"]
+            .as_array()
+            .is_some_and(|alternatives| alternatives.iter().all(|a| a.get("bearer").is_some()));
+        if bearer_only {
+            assert!(documents("401"), "{method} {path} lacks 401");
+        }
+        if path.starts_with("/api/admin/") {
+            assert!(documents("401") && documents("403"), "{method} {path}");
+        }
+        for (status, answer) in responses {
+            if status.starts_with('4') || status.starts_with('5') {
+                let content = answer["content"].as_object();
+                assert!(
+                    content.is_none_or(|c| c.keys().all(|k| k == "application/problem+json")),
+                    "{method} {path} {status}: {content:?}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_document_states_this_servers_minimum_password_length() {
+    let app = spawn_app_with(|s| s.password_min_length = 20).await;
+    let doc = openapi(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["Credentials"]["properties"]["password"]["minLength"],
+        20
+    );
+    assert_eq!(
+        schemas["PasswordChange"]["properties"]["new_password"]["minLength"],
+        20
     );
 }
 

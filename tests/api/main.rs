@@ -11,6 +11,7 @@ mod addresses;
 mod admin;
 mod admin_audit;
 mod audit;
+mod audit_page;
 mod bad_input;
 mod bounds;
 mod browser;
@@ -40,6 +41,7 @@ mod register;
 mod sessions;
 mod throttle;
 mod usernames;
+mod who_is_looking;
 
 mod helpers;
 mod layers;

@@ -128,23 +128,36 @@ after(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-test('1. registering lands on the account page with the username', async () => {
+test('1. registering lands on the account page, which renews no token until an API call needs one', async () => {
   const { context, page } = await newPage();
   await page.goto(base + '/login');
   await screenshot(page, 'login');
   await page.goto(base + '/register');
   await screenshot(page, 'register');
+  const refreshes = [];
+  page.on('request', (request) => {
+    if (request.url().endsWith('/auth/refresh')) refreshes.push(request.url());
+  });
   await register(page, 'ada');
   assert.equal(await page.textContent('[data-testid=username]'), 'ada');
-  await page.waitForFunction(() => /expires in/.test(document.querySelector('[data-latchkey-countdown]').textContent));
+  assert.equal(await page.locator('[data-latchkey-call], [data-latchkey-countdown]').count(), 0,
+    'the account page is for people, not a token console');
   await screenshot(page, 'account');
+  await page.goto(base + '/developer');
+  await sleep(500);
+  assert.equal(refreshes.length, 0, 'viewing pages refreshed the token');
+  assert.match(await callApi(page), /^200/);
+  assert.equal(refreshes.length, 1, 'the first call fetched the token');
+  await page.waitForFunction(() => /expires in/.test(document.querySelector('[data-latchkey-countdown]').textContent));
+  await screenshot(page, 'developer');
   await context.close();
 });
 
 test('2. after the access token expires, the API button still works with one refresh', async () => {
   const { context, page } = await newPage();
   await register(page, 'grace');
-  await page.waitForFunction(() => /expires in/.test(document.querySelector('[data-latchkey-countdown]').textContent));
+  await page.goto(base + '/developer');
+  assert.match(await callApi(page), /^200/);
   await sleep(ACCESS_TTL_MS + 800);
 
   const refreshes = [];
@@ -176,8 +189,8 @@ test('3. a device revoked from another device lands on the login page at its nex
   assert.match(await a.page.textContent('.flash'), /Session revoked/);
   assert.equal(await a.page.locator('li.session').count(), 1);
 
-  // B's access token (3 s) runs out; its next call must refresh, which now fails.
-  await sleep(ACCESS_TTL_MS + 500);
+  // B's next call must get an access token by refresh, which now fails.
+  await b.page.goto(base + '/developer');
   await b.page.click('[data-latchkey-call]');
   await b.page.waitForURL(/\/login\?/);
   assert.match(b.page.url(), /reason=ended/);
@@ -283,7 +296,8 @@ test('7. Swagger UI renders offline under its CSP, with Authorize, and calls the
 test('8. a refresh whose answer never reached the browser leaves the page working 30 s later', async () => {
   const { context, page } = await newPage();
   await register(page, 'fay');
-  await page.waitForFunction(() => /expires in/.test(document.querySelector('[data-latchkey-countdown]').textContent));
+  await page.goto(base + '/developer');
+  assert.match(await callApi(page), /^200/);
   // The next /auth/refresh reaches the server, which rotates the token, but its answer never
   // reaches the browser (as when a click or a closed tab aborts the fetch): the request is sent
   // from here with the browser's cookie, and the browser's own request fails.

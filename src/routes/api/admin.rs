@@ -52,11 +52,14 @@ pub struct AdminSessionBody {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SessionFilter {
-    /// Only this user's sessions.
+    /// Only this user's sessions. (No NUL: no address may contain one.)
+    #[param(pattern = r"^[^\x00]*$")]
     user_id: Option<String>,
     #[param(minimum = 1, maximum = 2147483647)]
+    #[serde(default, deserialize_with = "super::page_number")]
     page: Option<i32>,
     #[param(minimum = 1, maximum = 200)]
+    #[serde(default, deserialize_with = "super::rows_per_page")]
     per_page: Option<i32>,
 }
 
@@ -202,7 +205,7 @@ pub async fn revoke_user_sessions(
         (status = 200, description = "Disabled", body = UserStateBody),
         (status = 403, description = "Not an admin", body = Problem),
         (status = 404, description = "No such user", body = Problem),
-        (status = 422, description = "Admins cannot disable themselves", body = Problem),
+        (status = 409, description = "Admins cannot disable themselves; and the last enabled admin is not disabled", body = Problem),
     ))]
 pub async fn disable_user(
     auth: web::Data<AuthService>,

@@ -23,11 +23,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(Deserialize, ToSchema)]
 pub struct Credentials {
-    /// 3 to 64 characters; compared case-insensitively after NFKC.
-    #[schema(example = "alice")]
+    /// 3 to 64 characters (counted after NFKC and trimming), no control or invisible
+    /// characters, at least one letter or digit; compared case-insensitively.
+    #[schema(
+        example = "alice",
+        min_length = 3,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     username: String,
-    /// 12 to 256 characters of any Unicode; common and guessable passwords are refused.
-    #[schema(example = "correct horse battery staple")]
+    /// `LATCHKEY_PASSWORD_MIN_LENGTH` (12 by default) to 256 characters of any Unicode;
+    /// common and guessable passwords are refused (422).
+    #[schema(example = "correct horse battery staple", max_length = 256)]
     password: String,
 }
 
@@ -197,8 +204,8 @@ pub async fn refresh(
     request_body(content = Option<RefreshTokenBody>, description = "Only without a Bearer token"),
     security((), ("bearer" = [])),
     responses(
-        (status = 204, description = "Signed out"),
-        (status = 401, description = "No credentials, or an unknown refresh token", body = Problem),
+        (status = 204, description = "Signed out; also when the refresh token was unknown, expired or already ended (as `/auth/logout` answers for such a cookie)"),
+        (status = 401, description = "Neither a Bearer token nor a body with a refresh token", body = Problem),
     ))]
 pub async fn logout(
     auth: web::Data<AuthService>,
@@ -206,22 +213,22 @@ pub async fn logout(
     body: web::Bytes,
     client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
+    // A body is checked even beside a Bearer token: a malformed request is refused whole.
+    let presented = match body.is_empty() {
+        true => None,
+        false => parse_refresh_body(&body)?,
+    };
     if let Some(claims) = bearer.0 {
         blocking(move || auth.logout(&claims.sid, &client)).await?;
         return Ok(HttpResponse::NoContent().finish());
     }
-    if body.is_empty() {
+    let Some(presented) = presented else {
         return Err(crate::auth::tokens::TokenError::Missing.into());
-    }
-    let presented = parse_refresh_body(&body)?;
-    let found =
-        blocking(move || auth.revoke_by_refresh_token(&presented, EndedBy::Logout, &client))
-            .await?;
-    if found {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(crate::auth::AuthError::InvalidRefreshToken.into())
-    }
+    };
+    // Signing out is idempotent, as in the cookie flow: a token that is unknown, expired or
+    // already ended is just as signed out afterwards.
+    blocking(move || auth.revoke_by_refresh_token(&presented, EndedBy::Logout, &client)).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// RFC 7009 token revocation: answers 200 whether or not the token was known, so it reveals
@@ -239,9 +246,10 @@ pub async fn revoke(
     Ok(HttpResponse::Ok().json(Empty {}))
 }
 
-fn parse_refresh_body(body: &[u8]) -> Result<String, ApiError> {
-    serde_json::from_slice::<RefreshTokenBody>(body)
-        .map(|b| b.refresh_token)
+/// The refresh token of a logout body; `null` (which the document allows) is no body at all.
+fn parse_refresh_body(body: &[u8]) -> Result<Option<String>, ApiError> {
+    serde_json::from_slice::<Option<RefreshTokenBody>>(body)
+        .map(|b| b.map(|b| b.refresh_token))
         .map_err(|e| {
             ApiError::BadRequest(format!(
                 "Send a Bearer access token or a JSON body {{\"refresh_token\": \"...\"}}: {e}."

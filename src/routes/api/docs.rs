@@ -9,7 +9,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
+use super::docs_answers::{self, StandardAnswers};
 use super::{admin, auth, events, me, password, sessions};
+use crate::auth::AuthService;
 use crate::error::{FieldProblem, Problem};
 use crate::routes::{browser, health, jwks, resource};
 
@@ -35,7 +37,7 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         jwks::jwks, health::healthz, health::readyz,
     ),
     components(schemas(Problem, FieldProblem)),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &StandardAnswers),
     tags(
         (name = "auth", description = "Register, sign in, refresh, sign out"),
         (name = "me", description = "The signed-in user"),
@@ -73,24 +75,25 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The document as JSON, built once.
-pub fn openapi_json() -> &'static str {
-    static DOCUMENT: OnceLock<String> = OnceLock::new();
-    DOCUMENT.get_or_init(|| {
-        ApiDoc::openapi()
-            .to_pretty_json()
-            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-    })
+/// The document as JSON for a server whose passwords need at least `password_min_chars`
+/// characters (the one rule of the document that is a setting), built once per value.
+pub fn openapi_json(password_min_chars: usize) -> String {
+    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    let mut document = DOCUMENT.get_or_init(ApiDoc::openapi).clone();
+    docs_answers::set_password_minimum(&mut document, password_min_chars);
+    document
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/openapi.json").get(document));
 }
 
-async fn document() -> HttpResponse {
+async fn document(auth: web::Data<AuthService>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "application/json"))
-        .body(openapi_json())
+        .body(openapi_json(auth.config().password_min_chars))
 }
 
 /// Swagger UI at `/docs/`, from assets compiled into the binary (no CDN). Its scripts are files

@@ -33,6 +33,8 @@ pub struct EventBody {
     session_id: Option<String>,
     /// The admin who acted, when it was not the account holder.
     actor_id: Option<String>,
+    /// That admin's username (absent once their account is deleted).
+    actor_username: Option<String>,
     ip: Option<String>,
     user_agent: Option<String>,
     /// A fixed phrase chosen by the server, e.g. "wrong password" or "by admin".
@@ -52,6 +54,7 @@ impl From<EventView> for EventBody {
             username: view.username,
             session_id: event.session_id,
             actor_id: event.actor_id,
+            actor_username: view.actor_username,
             ip: event.ip,
             user_agent: event.user_agent,
             detail: event.detail,
@@ -63,16 +66,23 @@ impl From<EventView> for EventBody {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventFilter {
-    /// A username or a user id.
+    /// A username or a user id. (No NUL: no address may contain one.)
+    #[param(pattern = r"^[^\x00]*$")]
     user: Option<String>,
     /// One event name.
     #[param(value_type = Option<EventKind>)]
     event: Option<String>,
+    /// Leave out this event type (e.g. `refreshed`, the routine renewals).
+    #[param(value_type = Option<EventKind>)]
+    exclude: Option<String>,
     /// Events at or after this instant: RFC 3339, a date (midnight UTC) or unix seconds.
+    #[param(schema_with = since_schema)]
     since: Option<String>,
     #[param(minimum = 1, maximum = 2147483647)]
+    #[serde(default, deserialize_with = "super::page_number")]
     page: Option<i32>,
     #[param(minimum = 1, maximum = 200)]
+    #[serde(default, deserialize_with = "super::rows_per_page")]
     per_page: Option<i32>,
 }
 
@@ -97,13 +107,12 @@ pub async fn all_events(
     };
     let query = EventQuery {
         user: filter.user.filter(|u| !u.is_empty()),
-        event: filter.event.filter(|e| !e.is_empty()),
-        since: filter
-            .since
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(parse_since)
-            .transpose()?,
+        // Unlike the page's form, the API has no empty fields: `event=` or `since=` is refused.
+        event: filter.event,
+        exclude: filter.exclude,
+        // The API lists what happened, all of it; `exclude` leaves a type out.
+        hide_routine: false,
+        since: filter.since.as_deref().map(parse_since).transpose()?,
     };
     let (limit, offset) = paging.limit_offset();
     let page = blocking(move || auth.events(&admin, &query, limit, offset)).await?;
@@ -125,4 +134,16 @@ pub async fn my_events(
     let (limit, offset) = paging.limit_offset();
     let page = blocking(move || auth.my_events(caller.user().id.as_str(), limit, offset)).await?;
     Ok(HttpResponse::Ok().json(PageBody::new(page, &paging, EventBody::from)))
+}
+
+/// The three spellings `parse_since` reads, as the document states them.
+fn since_schema() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    AnyOfBuilder::new()
+        .item(text().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))))
+        .item(text().format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))))
+        .item(text().pattern(Some(r"^[+-]?[0-9]{1,18}$")))
+        .build()
+        .into()
 }

@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 pub mod docs;
+mod docs_answers;
 mod events;
 mod me;
 mod password;
@@ -46,7 +47,6 @@ pub fn rfc3339(seconds: i64) -> String {
 /// An instant given as RFC 3339 (`2026-11-01T00:00:00Z`), a date (midnight UTC), or unix
 /// seconds.
 pub fn parse_since(text: &str) -> Result<i64, crate::error::ApiError> {
-    let text = text.trim();
     if let Ok(seconds) = text.parse::<i64>() {
         return Ok(seconds);
     }
@@ -104,10 +104,38 @@ impl SessionBody {
 pub struct Paging {
     /// 1-based page number (default 1; a page past the end is empty).
     #[param(minimum = 1, maximum = 2147483647)]
+    #[serde(default, deserialize_with = "page_number")]
     pub page: Option<i32>,
     /// Rows per page (default 50, at most 200).
     #[param(minimum = 1, maximum = 200)]
+    #[serde(default, deserialize_with = "rows_per_page")]
     pub per_page: Option<i32>,
+}
+
+/// A number outside the documented range is refused (400), not quietly moved into it: the
+/// client asked for something else than it would get.
+pub(super) fn page_number<'de, D: serde::Deserializer<'de>>(
+    from: D,
+) -> Result<Option<i32>, D::Error> {
+    in_range(from, 1, i32::MAX, "page numbers start at 1")
+}
+
+pub(super) fn rows_per_page<'de, D: serde::Deserializer<'de>>(
+    from: D,
+) -> Result<Option<i32>, D::Error> {
+    in_range(from, 1, MAX_PER_PAGE, "per_page is 1 to 200")
+}
+
+fn in_range<'de, D: serde::Deserializer<'de>>(
+    from: D,
+    low: i32,
+    high: i32,
+    rule: &'static str,
+) -> Result<Option<i32>, D::Error> {
+    match Option::<i32>::deserialize(from)? {
+        Some(number) if !(low..=high).contains(&number) => Err(serde::de::Error::custom(rule)),
+        number => Ok(number),
+    }
 }
 
 pub const DEFAULT_PER_PAGE: i32 = 50;

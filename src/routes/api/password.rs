@@ -18,7 +18,7 @@ pub struct PasswordChange {
     #[schema(example = "correct horse battery staple")]
     current_password: String,
     /// The same rules as at registration, and not the current password.
-    #[schema(example = "a brand new passphrase for 2027")]
+    #[schema(example = "a brand new passphrase for 2027", max_length = 256)]
     new_password: String,
     /// The `device_token` from this client's sign-in: wrong guesses then count on this device's
     /// own counter, as at sign-in.

@@ -1,4 +1,5 @@
-//! The account page: who I am, and a live view of the access token the page holds.
+//! The account page (who I am, what happened lately) and, for developers, a page that calls the
+//! API with the access token `latchkey.js` holds.
 
 use std::time::Duration;
 
@@ -11,13 +12,15 @@ use super::guard::PageUser;
 use super::{Layout, PageError, format, render};
 use crate::auth::AuthService;
 use crate::routes::blocking;
+use crate::routes::cookies::CookiePolicy;
 use crate::routes::page;
 
 /// How many events "Recent activity" shows.
 const RECENT_ACTIVITY: i64 = 10;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(page("/").get(account));
+    cfg.service(page("/").get(account))
+        .service(page("/developer").get(developer));
 }
 
 #[derive(Template)]
@@ -27,13 +30,34 @@ struct AccountPage {
     username: String,
     role: String,
     created: String,
-    access_ttl: String,
     is_admin: bool,
     activity: Vec<EventRow>,
 }
 
-async fn account(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpResponse, PageError> {
+#[derive(Template)]
+#[template(path = "account/developer.html")]
+struct DeveloperPage {
+    layout: Layout,
+    access_ttl: String,
+    /// Whether the refresh cookie is `Secure` (what the page says about it must be true).
+    secure_cookie: bool,
+}
+
+async fn developer(
+    user: PageUser,
+    auth: web::Data<AuthService>,
+    cookies: web::Data<CookiePolicy>,
+) -> HttpResponse {
     let ttl = Duration::from_secs(auth.config().tokens.access_ttl_seconds as u64);
+    let page = DeveloperPage {
+        layout: user.layout(),
+        access_ttl: humantime::format_duration(ttl).to_string(),
+        secure_cookie: cookies.secure,
+    };
+    render(StatusCode::OK, &page)
+}
+
+async fn account(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpResponse, PageError> {
     let now = auth.clock().now();
     let user_id = user.user().id.clone();
     let activity = blocking(move || auth.recent_activity(user_id.as_str(), RECENT_ACTIVITY))
@@ -46,7 +70,6 @@ async fn account(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpRes
         username: user.user().username.clone(),
         role: user.user().role.to_string(),
         created: format::date(user.user().created_at),
-        access_ttl: humantime::format_duration(ttl).to_string(),
         is_admin: user.user().is_admin(),
         activity,
     };

@@ -1,5 +1,6 @@
 //! Admin pages: every user, every live session; revoke one session or all of a user's.
 
+use crate::wording::count;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -256,7 +257,10 @@ async fn disable_user(
     let outcome = blocking(move || auth.disable_user(&admin, &user_id, false, &client)).await;
     flash_outcome(&me.page, outcome, |change| match change {
         Change::Done(n) => {
-            format!("User disabled; {n} session(s) ended. They cannot sign in until enabled.")
+            format!(
+                "User disabled; {} ended. They cannot sign in until enabled.",
+                count(n as u64, "session")
+            )
         }
         Change::Already => "That user was already disabled.".into(),
     })?;

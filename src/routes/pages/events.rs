@@ -34,12 +34,31 @@ pub enum Who {
     Nobody,
 }
 
+impl Who {
+    /// An account by its id and, while it exists, its username.
+    fn of(username: Option<String>, id: Option<String>) -> Who {
+        match (username, id) {
+            (Some(username), Some(id)) => Who::Account {
+                username,
+                events_href: links::admin_events_of(&id),
+            },
+            (None, Some(id)) => Who::Deleted {
+                events_href: links::admin_events_of(&id),
+                short_id: id.chars().take(8).collect(),
+            },
+            (_, None) => Who::Nobody,
+        }
+    }
+}
+
 /// One event as a row on a page.
 pub struct EventRow {
     pub what: String,
     pub event: &'static str,
     pub failed: bool,
     pub who: Who,
+    /// The admin who acted on the account; `Nobody` when it was the account itself.
+    pub actor: Who,
     pub session: String,
     pub device: String,
     pub ip: String,
@@ -56,17 +75,8 @@ impl EventRow {
             what: describe(kind, &event.outcome, event.detail.as_deref()),
             event: kind.map_or("unknown", EventKind::as_str),
             failed: event.outcome != "success",
-            who: match (view.username, event.user_id) {
-                (Some(username), Some(id)) => Who::Account {
-                    username,
-                    events_href: links::admin_events_of(&id),
-                },
-                (None, Some(id)) => Who::Deleted {
-                    events_href: links::admin_events_of(&id),
-                    short_id: id.chars().take(8).collect(),
-                },
-                (_, None) => Who::Nobody,
-            },
+            who: Who::of(view.username, event.user_id),
+            actor: Who::of(view.actor_username, event.actor_id),
             // The first block of the UUID is enough to tell sessions apart on a page.
             session: event
                 .session_id
@@ -123,6 +133,8 @@ struct EventsPage {
     user: String,
     since: String,
     event_options: Vec<EventOption>,
+    exclude_options: Vec<EventOption>,
+    show_routine: bool,
     pager: Pager,
 }
 
@@ -133,6 +145,13 @@ struct EventsQuery {
     user: String,
     #[serde(default)]
     event: String,
+    /// An event type to leave out.
+    #[serde(default)]
+    exclude: String,
+    /// `show` lists the routine renewals too (hidden by default: there is one every few
+    /// minutes per signed-in client).
+    #[serde(default)]
+    routine: String,
     #[serde(default)]
     since: String,
 }
@@ -147,6 +166,8 @@ async fn events(
     let filter = EventQuery {
         user: Some(query.user.trim().to_owned()).filter(|u| !u.is_empty()),
         event: Some(query.event.clone()).filter(|e| !e.is_empty()),
+        exclude: Some(query.exclude.clone()).filter(|e| !e.is_empty()),
+        hide_routine: query.routine != "show",
         since: match query.since.trim() {
             "" => None,
             since => Some(parse_since(since)?),
@@ -159,15 +180,19 @@ async fn events(
         .into_iter()
         .map(|view| EventRow::new(view, now))
         .collect();
-    let event_options = EventKind::all()
-        .map(|kind| EventOption {
-            name: kind.as_str(),
-            selected: kind.as_str() == query.event,
-        })
-        .collect();
+    let options = |chosen: &str| {
+        EventKind::all()
+            .map(|kind| EventOption {
+                name: kind.as_str(),
+                selected: kind.as_str() == chosen,
+            })
+            .collect()
+    };
     let extra = [
         ("user", query.user.as_str()),
         ("event", query.event.as_str()),
+        ("exclude", query.exclude.as_str()),
+        ("routine", query.routine.as_str()),
         ("since", query.since.as_str()),
     ];
     let extra: Vec<(&str, &str)> = extra.into_iter().filter(|(_, v)| !v.is_empty()).collect();
@@ -180,7 +205,9 @@ async fn events(
             pager: Pager::new("/admin/events", &extra, page, listing.total),
             user: query.user,
             since: query.since,
-            event_options,
+            event_options: options(&query.event),
+            exclude_options: options(&query.exclude),
+            show_routine: query.routine == "show",
         },
     ))
 }

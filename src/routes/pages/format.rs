@@ -1,5 +1,6 @@
 //! How pages show devices and times to people.
 
+use crate::wording::count;
 use time::OffsetDateTime;
 
 /// "Firefox on Linux" from a User-Agent header; good enough to recognise one's own devices.
@@ -51,13 +52,7 @@ pub fn describe_device(user_agent: Option<&str>) -> String {
 /// "just now", "3 minutes ago", "yesterday", "5 days ago".
 pub fn relative_time(then: i64, now: i64) -> String {
     let seconds = (now - then).max(0);
-    let plural = |n: i64, unit: &str| {
-        if n == 1 {
-            format!("1 {unit} ago")
-        } else {
-            format!("{n} {unit}s ago")
-        }
-    };
+    let plural = |n: i64, unit: &str| format!("{} ago", count(n, unit));
     match seconds {
         0..45 => "just now".into(),
         45..3600 => plural((seconds / 60).max(1), "minute"),

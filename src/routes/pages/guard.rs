@@ -35,7 +35,7 @@ impl PageUser {
     }
 
     pub fn layout(&self) -> Layout {
-        Layout::new(&self.page, Some(self.user()))
+        Layout::signed_in(&self.page, self.user())
     }
 }
 
@@ -90,7 +90,10 @@ pub async fn current_layout(request: &HttpRequest) -> Layout {
             .filter(|caller| caller.user().id == *user_id),
         None => None,
     };
-    Layout::new(&page, caller.as_ref().map(Caller::user))
+    match &caller {
+        Some(caller) => Layout::signed_in(&page, caller.user()),
+        None => Layout::signed_out(request),
+    }
 }
 
 /// A signed-in admin (the role as stored now) and the `Admin` value admin operations need;

@@ -61,7 +61,7 @@ async fn form(
     {
         return Ok(see_other(&next));
     }
-    let mut layout = Layout::new(&page, None);
+    let mut layout = Layout::signed_out(&request);
     let notice = match query.reason.as_deref() {
         Some("ended") => Some("Your session has ended. Sign in again to continue."),
         Some("signed_out") => Some("You have been signed out."),
@@ -119,7 +119,7 @@ async fn submit(
         ) => Ok(refused_form(
             &refused,
             &LoginPage {
-                layout: Layout::new(&page, None),
+                layout: Layout::signed_out(&request),
                 error: Some(refused.description().message),
                 username,
                 next,

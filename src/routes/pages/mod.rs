@@ -21,8 +21,8 @@ use actix_web::http::header::{CONTENT_TYPE, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 
-use crate::auth::AuthError;
 use crate::auth::types::Account;
+use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
 pub use csrf::{Csrf, NoFields};
 use page_session::Flash;
@@ -57,6 +57,8 @@ pub struct Layout {
     pub user: Option<NavUser>,
     pub csrf: String,
     pub flash: Vec<Flash>,
+    /// Whether the signed-out menu and the sign-in page offer "Create account".
+    pub offers_registration: bool,
 }
 
 pub struct NavUser {
@@ -65,16 +67,35 @@ pub struct NavUser {
 }
 
 impl Layout {
-    pub fn new(session: &Session, user: Option<&Account>) -> Layout {
+    pub fn signed_in(session: &Session, user: &Account) -> Layout {
         Layout {
-            user: user.map(|u| NavUser {
-                username: u.username.clone(),
-                is_admin: u.is_admin(),
+            user: Some(NavUser {
+                username: user.username.clone(),
+                is_admin: user.is_admin(),
             }),
             csrf: page_session::csrf_token(session),
             flash: page_session::take_flash(session),
+            offers_registration: false,
         }
     }
+
+    /// For someone not signed in; "Create account" only where registration is open.
+    pub fn signed_out(request: &HttpRequest) -> Layout {
+        let session = request.get_session();
+        Layout {
+            user: None,
+            csrf: page_session::csrf_token(&session),
+            flash: page_session::take_flash(&session),
+            offers_registration: registration_open(request),
+        }
+    }
+}
+
+/// Whether this server lets people create their own accounts (`LATCHKEY_REGISTRATION`).
+pub fn registration_open(request: &HttpRequest) -> bool {
+    request
+        .app_data::<web::Data<AuthService>>()
+        .is_some_and(|auth| auth.config().registration_open)
 }
 
 #[derive(Template)]
@@ -254,7 +275,8 @@ pub fn refused_form(error: &ApiError, template: &impl Template) -> HttpResponse 
 
 /// The 404 page for paths outside the API.
 pub async fn not_found(request: HttpRequest) -> HttpResponse {
-    let layout = Layout::new(&request.get_session(), None);
+    // Whoever is signed in keeps their menu on the 404 page too.
+    let layout = guard::current_layout(&request).await;
     PageError::NotFound.with_layout(layout).error_response()
 }
 

@@ -6,7 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Csrf, Layout, PageError, refused_form, render};
+use super::guard::current_layout;
+use super::{Csrf, Layout, PageError, refused_form, render, see_other};
 use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
@@ -29,6 +30,8 @@ struct RegisterPage {
     password_error: Option<String>,
     confirm_error: Option<String>,
     min_password: usize,
+    /// Set when registration is closed: the page says so instead of showing the form.
+    closed: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -38,12 +41,24 @@ struct RegisterForm {
     password_confirm: String,
 }
 
+/// The form; someone already signed in goes to their account page instead (registering here
+/// would switch accounts and leave the old session behind), and where registration is closed
+/// the page says so before anyone fills anything in.
 async fn form(request: HttpRequest, auth: web::Data<AuthService>) -> HttpResponse {
-    let page = RegisterPage {
-        layout: Layout::new(&request.get_session(), None),
+    let layout = current_layout(&request).await;
+    if layout.user.is_some() {
+        return see_other("/");
+    }
+    let mut page = RegisterPage {
+        layout,
         min_password: auth.config().password_min_chars,
         ..RegisterPage::default()
     };
+    if !auth.config().registration_open {
+        let closed = ApiError::from(AuthError::RegistrationClosed);
+        page.closed = Some(closed.description().message);
+        return refused_form(&closed, &page);
+    }
     render(StatusCode::OK, &page)
 }
 
@@ -92,17 +107,17 @@ async fn submit(
                     _ => page.password_error = Some(error.message),
                 }
             }
-            page.layout = Layout::new(&session, None);
+            page.layout = Layout::signed_out(&request);
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
         Err(refused @ ApiError::Auth(AuthError::UsernameTaken)) => {
             page.username_error = Some(refused.description().message);
-            page.layout = Layout::new(&session, None);
+            page.layout = Layout::signed_out(&request);
             Ok(refused_form(&refused, &page))
         }
         Err(refused @ ApiError::Auth(AuthError::RegistrationClosed)) => {
-            page.error = Some(refused.description().message);
-            page.layout = Layout::new(&session, None);
+            page.closed = Some(refused.description().message);
+            page.layout = Layout::signed_out(&request);
             Ok(refused_form(&refused, &page))
         }
         Err(other) => Err(other.into()),
