@@ -178,6 +178,7 @@ test('3. a device revoked from another device lands on the login page at its nex
   const b = await newPage();
   await register(a.page, 'bea');
   await signIn(b.page, 'bea');
+  await b.page.goto(base + '/developer');
 
   await a.page.goto(base + '/sessions');
   assert.equal(await a.page.locator('li.session').count(), 2);
@@ -189,8 +190,7 @@ test('3. a device revoked from another device lands on the login page at its nex
   assert.match(await a.page.textContent('.flash'), /Session revoked/);
   assert.equal(await a.page.locator('li.session').count(), 1);
 
-  // B's next call must get an access token by refresh, which now fails.
-  await b.page.goto(base + '/developer');
+  // B's page is still open; its next call must get an access token by refresh, which now fails.
   await b.page.click('[data-latchkey-call]');
   await b.page.waitForURL(/\/login\?/);
   assert.match(b.page.url(), /reason=ended/);

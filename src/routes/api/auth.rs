@@ -54,6 +54,14 @@ pub struct LoginBody {
     device_token: Option<String>,
 }
 
+/// A logout's body: the refresh token whose session ends, when no Bearer token says which.
+#[derive(Deserialize, ToSchema)]
+pub struct LogoutBody {
+    /// The opaque refresh token from the last login or refresh.
+    #[schema(example = "q3Jd9Xw0b6Yt2mNf8Lr1sVu4Hk7Pz5Ce0Ga9Wx2Bn4D")]
+    refresh_token: Option<String>,
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct RefreshTokenBody {
     /// The opaque refresh token from the last login or refresh.
@@ -201,7 +209,7 @@ pub async fn refresh(
 /// Ends the session named by the Bearer token, or else by `{refresh_token}` in the body.
 /// Ending an already ended session is fine; an unknown refresh token is not.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
-    request_body(content = Option<RefreshTokenBody>, description = "Only without a Bearer token"),
+    request_body(content = Option<LogoutBody>, description = "Needed only without a Bearer token"),
     security((), ("bearer" = [])),
     responses(
         (status = 204, description = "Signed out; also when the refresh token was unknown, expired or already ended (as `/auth/logout` answers for such a cookie)"),
@@ -248,8 +256,8 @@ pub async fn revoke(
 
 /// The refresh token of a logout body; `null` (which the document allows) is no body at all.
 fn parse_refresh_body(body: &[u8]) -> Result<Option<String>, ApiError> {
-    serde_json::from_slice::<Option<RefreshTokenBody>>(body)
-        .map(|b| b.map(|b| b.refresh_token))
+    serde_json::from_slice::<Option<LogoutBody>>(body)
+        .map(|b| b.and_then(|b| b.refresh_token))
         .map_err(|e| {
             ApiError::BadRequest(format!(
                 "Send a Bearer access token or a JSON body {{\"refresh_token\": \"...\"}}: {e}."
