@@ -10,6 +10,11 @@ use actix_web::{FromRequest, Handler, Resource, Responder, web};
 use super::pages::PageError;
 use crate::error::ApiError;
 
+/// The page that shows a page path's form: the path itself when it serves GET, else where a
+/// GET of it goes. A form sent after its session ended returns there after the sign-in.
+#[derive(Clone, Copy)]
+pub struct FormPage(pub &'static str);
+
 /// Who the path is for, which decides how refusals look.
 #[derive(Clone)]
 enum Audience {
@@ -22,6 +27,7 @@ enum Audience {
 
 /// One path and its routes; register it with `cfg.service(...)`.
 pub struct Endpoint {
+    path: &'static str,
     resource: Resource,
     methods: Vec<Method>,
     audience: Audience,
@@ -32,6 +38,7 @@ pub struct Endpoint {
 pub fn resource(path: &'static str) -> Endpoint {
     super::remember(path);
     Endpoint {
+        path,
         resource: web::resource(path),
         methods: Vec::new(),
         audience: Audience::Machines,
@@ -43,6 +50,7 @@ pub fn resource(path: &'static str) -> Endpoint {
 pub fn page(path: &'static str) -> Endpoint {
     super::remember_page(path);
     Endpoint {
+        path,
         resource: web::resource(path),
         methods: Vec::new(),
         audience: Audience::People { get_goes_to: "/" },
@@ -91,6 +99,11 @@ impl HttpServiceFactory for Endpoint {
             .collect::<Vec<_>>()
             .join(", ");
         let serves_get = self.methods.contains(&Method::GET);
+        let mut resource = self.resource;
+        if let Audience::People { get_goes_to } = &self.audience {
+            resource =
+                resource.app_data(FormPage(if serves_get { self.path } else { get_goes_to }));
+        }
         let audience = self.audience;
         let refuse = move |method: Method| {
             let allow = allow.clone();
@@ -109,7 +122,7 @@ impl HttpServiceFactory for Endpoint {
             };
             async move { response }
         };
-        self.resource
+        resource
             .default_service(web::to(move |method: Method| refuse(method)))
             .register(config);
     }

@@ -7,7 +7,7 @@ pub mod body_timeout;
 mod browser;
 pub mod caller;
 pub mod cookies;
-mod endpoints;
+pub mod endpoints;
 pub mod extractors;
 pub mod health;
 pub mod jwks;

@@ -76,3 +76,59 @@ async fn the_change_password_form_names_the_account_for_password_managers() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn a_form_sent_after_the_session_ended_leads_to_sign_in_and_back_to_the_form() {
+    let app = spawn_app().await;
+    app.register("alice", PASSWORD).await;
+    let browser = app.browser();
+    browser.sign_in("alice").await;
+    let token = browser.csrf("/account/password").await;
+    // Signed out elsewhere while the form is open.
+    let api = app.login_ok("alice").await;
+    app.delete("/api/sessions", &api.access).await;
+
+    let new = "an entirely new passphrase 2027";
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("current_password", PASSWORD),
+        ("new_password", new),
+        ("new_password_confirm", new),
+    ];
+    let sent = browser.post_form("/account/password", &fields).await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let to = location(&sent);
+    assert_eq!(to, "/login?next=%2Faccount%2Fpassword&reason=ended_form");
+    let html = browser.page(&to).await;
+    assert!(html.contains("nothing was changed"), "{html}");
+
+    // Signing in from there (the page carries `next` in its form) returns to the form.
+    assert!(
+        html.contains(r#"name="next" value="/account/password""#),
+        "{html}"
+    );
+    let back = browser
+        .submit(
+            &to,
+            "/login",
+            &[
+                ("username", "alice"),
+                ("password", PASSWORD),
+                ("next", "/account/password"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&back), "/account/password");
+
+    // A button's form (revoking a session) returns to the page it sits on.
+    let token = browser.csrf("/sessions").await;
+    let api = app.login_ok("alice").await;
+    app.delete("/api/sessions", &api.access).await;
+    let revoke = browser
+        .post_form("/sessions/revoke-others", &[("csrf_token", token.as_str())])
+        .await;
+    assert_eq!(
+        location(&revoke),
+        "/login?next=%2Fsessions&reason=ended_form"
+    );
+}

@@ -15,6 +15,7 @@ use crate::auth::types::{Account, SessionInfo};
 use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
 use crate::routes::blocking;
+use crate::routes::endpoints::FormPage;
 use crate::routes::extractors::client_info;
 
 type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, PageError>>>>;
@@ -46,13 +47,23 @@ impl FromRequest for PageUser {
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let page = request.get_session();
         let auth = request.app_data::<web::Data<AuthService>>().cloned();
-        // After signing in, come back here; form posts come back to the account page.
-        let next = match *request.method() {
-            Method::GET => request
-                .uri()
-                .path_and_query()
-                .map_or("/".to_owned(), |p| p.as_str().to_owned()),
-            _ => "/".to_owned(),
+        // After signing in, come back here; a form post comes back to the page of its form,
+        // told that nothing was sent.
+        let (next, ended) = match *request.method() {
+            Method::GET => (
+                request
+                    .uri()
+                    .path_and_query()
+                    .map_or("/".to_owned(), |p| p.as_str().to_owned()),
+                "ended",
+            ),
+            _ => (
+                request
+                    .app_data::<FormPage>()
+                    .map_or("/", |page| page.0)
+                    .to_owned(),
+                "ended_form",
+            ),
         };
         Box::pin(async move {
             let Some((user_id, session_id)) = page_session::signed_in(&page) else {
@@ -62,7 +73,7 @@ impl FromRequest for PageUser {
                 Ok(caller) if caller.user().id == *user_id => Ok(PageUser { caller, page }),
                 Ok(_) | Err(ApiError::Auth(AuthError::SessionEnded)) => {
                     page_session::sign_out(&page);
-                    Err(PageError::Redirect(login_url(&next, Some("ended"))))
+                    Err(PageError::Redirect(login_url(&next, Some(ended))))
                 }
                 Err(other) => Err(other.into()),
             }

@@ -64,6 +64,10 @@ async fn form(
     let mut layout = Layout::signed_out(&request);
     let notice = match query.reason.as_deref() {
         Some("ended") => Some("Your session has ended. Sign in again to continue."),
+        Some("ended_form") => Some(
+            "Your session ended before that form was sent, so nothing was changed. Sign in \
+             again to go back to it.",
+        ),
         Some("signed_out") => Some("You have been signed out."),
         _ => None,
     };
