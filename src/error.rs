@@ -1,6 +1,5 @@
 //! The HTTP face of every error: RFC 9457 problem details, mapped from the domain once.
 
-use crate::wording::count;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
@@ -10,6 +9,7 @@ use utoipa::ToSchema;
 use crate::auth::tokens::TokenError;
 use crate::auth::{AuthError, FieldError};
 use crate::db::DbError;
+use crate::wording::count;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 const REALM: &str = "latchkey";

@@ -12,6 +12,7 @@ pub mod input;
 pub mod key_service;
 pub mod keys;
 pub mod password;
+mod password_set;
 pub mod refresh;
 pub mod secret;
 pub mod sessions;

@@ -1,8 +1,9 @@
 //! The operator's commands (everything but `serve`), run on a blocking thread.
 
-use crate::wording::count;
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::Path;
+
+use zeroize::Zeroizing;
 
 use super::{AddUser, CliError, Command, ConfigCommand, KeysCommand, SessionsCommand, UserCommand};
 use crate::auth::accounts::Change;
@@ -13,6 +14,7 @@ use crate::config::Settings;
 use crate::db::{Backend, Db, redacted, sqlite_path, transfer};
 use crate::routes::api::rfc3339;
 use crate::startup::{StartupError, build_auth_service};
+use crate::wording::count;
 
 /// Every listing prints at most this many rows.
 const LIST_LIMIT: i64 = 10_000;
@@ -71,6 +73,18 @@ fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<()
     let operator = auth.operator_at_command_line();
     match command {
         UserCommand::Add(add) => add_user(auth, &add, cli),
+        UserCommand::SetPassword {
+            username,
+            password_stdin,
+        } => {
+            let password = new_password(&username, password_stdin)?;
+            let ended = auth.set_password_by_admin(&operator, &username, &password, cli)?;
+            println!(
+                "set the password of {username}; {} ended",
+                count(ended as u64, "session")
+            );
+            Ok(())
+        }
         UserCommand::SetRole {
             username,
             role,
@@ -301,20 +315,10 @@ fn migrate_data(from: &str, to: &str) -> Result<(), CliError> {
 }
 
 fn add_user(auth: &AuthService, add: &AddUser, cli: &ClientInfo) -> Result<(), CliError> {
-    let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).map_err(|e| {
-        CliError::Usage(format!("cannot read the password from standard input: {e}"))
-    })?;
-    let password = input.strip_suffix('\n').unwrap_or(&input);
-    let password = password.strip_suffix('\r').unwrap_or(password);
-    if password.contains('\n') {
-        return Err(CliError::Usage(
-            "the password on standard input must be one line".into(),
-        ));
-    }
+    let password = new_password(&add.username, add.password_stdin)?;
     let role = if add.admin { Role::Admin } else { Role::User };
     let user = auth
-        .create_user(&add.username, password, role, cli)?
+        .create_user(&add.username, &password, role, cli)?
         .account;
     println!(
         "created {} ({}) with id {}",
@@ -323,6 +327,38 @@ fn add_user(auth: &AuthService, add: &AddUser, cli: &ClientInfo) -> Result<(), C
         user.id
     );
     Ok(())
+}
+
+/// A new password for `username`: asked for twice without echo on a terminal, else (or with
+/// `--password-stdin`) one line of standard input.
+fn new_password(username: &str, from_stdin: bool) -> Result<Zeroizing<String>, CliError> {
+    if !from_stdin && std::io::stdin().is_terminal() {
+        let ask = |prompt: String| {
+            rpassword::prompt_password(prompt)
+                .map(Zeroizing::new)
+                .map_err(|e| CliError::Usage(format!("cannot read the password: {e}")))
+        };
+        let first = ask(format!("New password for {username}: "))?;
+        let again = ask("The same password again: ".to_owned())?;
+        if first != again {
+            return Err(CliError::Usage(
+                "the two passwords differ; nothing was changed".into(),
+            ));
+        }
+        return Ok(first);
+    }
+    let mut input = Zeroizing::new(String::new());
+    std::io::stdin().read_to_string(&mut input).map_err(|e| {
+        CliError::Usage(format!("cannot read the password from standard input: {e}"))
+    })?;
+    let line = input.strip_suffix('\n').unwrap_or(&input);
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.contains('\n') {
+        return Err(CliError::Usage(
+            "the password on standard input must be one line".into(),
+        ));
+    }
+    Ok(Zeroizing::new(line.to_owned()))
 }
 
 fn config_check(settings: &Settings) -> Result<(), CliError> {

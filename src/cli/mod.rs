@@ -114,11 +114,20 @@ pub enum SessionsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Create a user. The password is read from standard input, never from the command line.
+    /// Create a user. The password is asked for (twice, not shown) on a terminal, or read as
+    /// one line from standard input; never from the command line.
     #[command(
-        after_help = "Example:\n  printf '%s' \"$PASSWORD\" | latchkey user add alice --admin --password-stdin"
+        after_help = "Examples:\n  latchkey user add alice --admin\n  printf '%s' \"$PASSWORD\" | latchkey user add alice --admin"
     )]
     Add(AddUser),
+    /// Set a user's password (for someone who forgot theirs); every session of the user ends.
+    /// Asked for on a terminal, or read as one line from standard input.
+    SetPassword {
+        username: String,
+        /// Read the password from standard input even on a terminal.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Disable a user: every session ends and sign-ins are refused until enabled.
     Disable {
         username: String,
@@ -157,8 +166,8 @@ pub struct AddUser {
     /// Give the user the admin role.
     #[arg(long)]
     pub admin: bool,
-    /// Read the password from standard input (one line).
-    #[arg(long, required = true)]
+    /// Read the password from standard input (one line) even on a terminal.
+    #[arg(long)]
     pub password_stdin: bool,
 }
 

@@ -1,6 +1,5 @@
 //! Admin pages: every user, every live session; revoke one session or all of a user's.
 
-use crate::wording::count;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -18,6 +17,7 @@ use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
 use crate::routes::blocking;
 use crate::routes::page;
+use crate::wording::count;
 
 /// How many users the session filter offers to pick from.
 const FILTER_CHOICES: i64 = 500;

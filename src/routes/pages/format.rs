@@ -1,7 +1,8 @@
 //! How pages show devices and times to people.
 
-use crate::wording::count;
 use time::OffsetDateTime;
+
+use crate::wording::count;
 
 /// "Firefox on Linux" from a User-Agent header; good enough to recognise one's own devices.
 pub fn describe_device(user_agent: Option<&str>) -> String {
