@@ -5,69 +5,16 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { PASSWORD, SHOTS, launchChromium, startServer } from './support.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = process.env.LATCHKEY_BIN || path.resolve(here, '../../target/debug/latchkey');
-const SHOTS = path.join(here, 'screenshots');
-const PASSWORD = 'correct horse battery staple';
 const ACCESS_TTL_MS = 3000;
 
 let server;
 let base;
 let browser;
-let dataDir;
-let serverEnv;
-
-function startServer() {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-e2e-'));
-  serverEnv = {
-    ...process.env,
-    LATCHKEY_ADDR: '127.0.0.1:0',
-    LATCHKEY_DATABASE_URL: path.join(dataDir, 'latchkey.db'),
-    LATCHKEY_SECRET_FILE: path.join(dataDir, 'secret.key'),
-    LATCHKEY_ACCESS_TTL: '3s',
-    LATCHKEY_BCRYPT_COST: '4',
-    LATCHKEY_LOG: 'warn,latchkey::cli=info',
-    NO_COLOR: '1',
-  };
-  // The server writes its port to this file once listening (never parse the log for it).
-  const portFile = path.join(dataDir, 'port');
-  server = spawn(BIN, ['--port-file', portFile], {
-    env: serverEnv,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  server.stderr.on('data', (chunk) => { log += chunk; });
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    server.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
-    const poll = setInterval(() => {
-      if (existsSync(portFile)) {
-        clearInterval(poll);
-        const port = readFileSync(portFile, 'utf8').split('\n')[0].trim();
-        base = `http://127.0.0.1:${port}`;
-        resolve();
-      } else if (Date.now() - started > 15000) {
-        clearInterval(poll);
-        reject(new Error('server did not start:\n' + log));
-      }
-    }, 10);
-  });
-}
-
-function createAdmin(username) {
-  const result = spawnSync(BIN, ['user', 'add', username, '--admin', '--password-stdin'], {
-    env: serverEnv,
-    input: PASSWORD + '\n',
-  });
-  assert.equal(result.status, 0, String(result.stderr));
-}
+const createAdmin = (username) => server.createAdmin(username);
 
 async function newPage() {
   const context = await browser.newContext();
@@ -106,26 +53,14 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  await startServer();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
+  server = await startServer({ LATCHKEY_ACCESS_TTL: '3s' });
+  base = server.base;
+  browser = await launchChromium();
 });
 
 after(async () => {
   if (browser) await browser.close();
-  if (server) server.kill('SIGTERM');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  if (server) server.stop();
 });
 
 test('1. registering lands on the account page, which renews no token until an API call needs one', async () => {

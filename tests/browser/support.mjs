@@ -1,0 +1,75 @@
+// What the browser test files share: the real server (the debug binary cargo builds) with its
+// own data folder, an admin made with the command line, and Debian's Chromium.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const BIN = process.env.LATCHKEY_BIN || path.resolve(here, '../../target/debug/latchkey');
+export const SHOTS = path.join(here, 'screenshots');
+export const PASSWORD = 'correct horse battery staple';
+
+/// Starts a server on a free port; resolves to { base, env, createAdmin, stop }.
+export function startServer(settings = {}) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-e2e-'));
+  const env = {
+    ...process.env,
+    LATCHKEY_ADDR: '127.0.0.1:0',
+    LATCHKEY_DATABASE_URL: path.join(dataDir, 'latchkey.db'),
+    LATCHKEY_SECRET_FILE: path.join(dataDir, 'secret.key'),
+    LATCHKEY_BCRYPT_COST: '4',
+    LATCHKEY_LOG: 'warn,latchkey::cli=info',
+    NO_COLOR: '1',
+    ...settings,
+  };
+  // The server writes its port to this file once listening (never parse the log for it).
+  const portFile = path.join(dataDir, 'port');
+  const server = spawn(BIN, ['--port-file', portFile], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  server.stderr.on('data', (chunk) => { log += chunk; });
+  const createAdmin = (username) => {
+    const result = spawnSync(BIN, ['user', 'add', username, '--admin', '--password-stdin'], {
+      env,
+      input: PASSWORD + '\n',
+    });
+    assert.equal(result.status, 0, String(result.stderr));
+  };
+  const stop = () => {
+    server.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    server.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+    const poll = setInterval(() => {
+      if (existsSync(portFile)) {
+        clearInterval(poll);
+        const port = readFileSync(portFile, 'utf8').split('\n')[0].trim();
+        resolve({ base: `http://127.0.0.1:${port}`, env, createAdmin, stop });
+      } else if (Date.now() - started > 15000) {
+        clearInterval(poll);
+        reject(new Error('server did not start:\n' + log));
+      }
+    }, 10);
+  });
+}
+
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}
