@@ -153,8 +153,11 @@
 
   function wireCallButton(button) {
     const output = document.getElementById(button.dataset.latchkeyOutput);
+    // Busy is shown with aria-disabled, not `disabled`: a disabled button loses the focus to
+    // the page body, and a keyboard user would have to find their place again.
     button.addEventListener('click', async () => {
-      button.disabled = true;
+      if (button.getAttribute('aria-disabled') === 'true') return;
+      button.setAttribute('aria-disabled', 'true');
       try {
         const response = await latchkeyFetch(button.dataset.latchkeyCall);
         const text = await response.text();
@@ -165,7 +168,7 @@
         if (!(error instanceof SignedOut)) output.textContent = 'Request failed: ' + error.message;
       } finally {
         output.hidden = false;
-        button.disabled = false;
+        button.removeAttribute('aria-disabled');
       }
     });
   }

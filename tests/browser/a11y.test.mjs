@@ -201,3 +201,50 @@ test('on a phone no table hides a column or needs sideways scrolling', async () 
   }
   await ctx.close();
 });
+
+test('after a failed submit the first field in error has the focus, is described, and only it is cleared', async () => {
+  const { ctx, page } = await context('desktop', 'light');
+  await page.goto(server.base + '/register');
+  await page.fill('#username', 'x');
+  await page.fill('#password', PASSWORD);
+  await page.fill('#password_confirm', PASSWORD);
+  await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+  await page.waitForSelector('.field-error');
+  const state = () => page.evaluate(() => {
+    const focused = document.activeElement;
+    const described = focused.getAttribute('aria-describedby');
+    return {
+      focused: focused.id,
+      invalid: focused.getAttribute('aria-invalid'),
+      description: described ? document.getElementById(described).textContent : null,
+      values: Object.fromEntries(['username', 'password', 'password_confirm']
+        .map((id) => [id, document.getElementById(id).value.length > 0])),
+    };
+  });
+  let now = await state();
+  assert.equal(now.focused, 'username', JSON.stringify(now));
+  assert.equal(now.invalid, 'true');
+  assert.match(now.description, /at least 3 characters/);
+  assert.deepEqual(now.values, { username: true, password: true, password_confirm: true });
+
+  // A mismatch: the name and the first password stay, the focus goes to the repeat.
+  await page.fill('#username', 'a11y-focus');
+  await page.fill('#password_confirm', 'something else entirely');
+  await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+  await page.waitForSelector('.field-error');
+  now = await state();
+  assert.equal(now.focused, 'password_confirm', JSON.stringify(now));
+  assert.deepEqual(now.values, { username: true, password: true, password_confirm: false });
+  await ctx.close();
+});
+
+test('the API button keeps the keyboard focus while it works', async () => {
+  const { ctx, page } = await context('desktop', 'light');
+  await signIn(page, 'root');
+  await page.goto(server.base + '/developer');
+  await page.focus('[data-latchkey-call]');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('api-result').textContent.length > 0);
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.latchkeyCall), '/api/me');
+  await ctx.close();
+});

@@ -14,6 +14,7 @@ use crate::routes::blocking;
 use crate::routes::cookies::CookiePolicy;
 use crate::routes::limits::{Limit, RateLimits};
 use crate::routes::page;
+use crate::wording::count;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(page("/account/password").get(form).post(submit));
@@ -26,6 +27,9 @@ struct PasswordPage {
     current_error: Option<String>,
     new_error: Option<String>,
     confirm_error: Option<String>,
+    /// After a failed submit, what was typed comes back where it was not at fault.
+    kept_current: String,
+    kept_new: String,
     min_password: usize,
 }
 
@@ -68,11 +72,13 @@ async fn submit(
     if new_password != new_password_confirm {
         page.confirm_error =
             Some("The two new passwords differ; type the same password twice.".into());
+        (page.kept_current, page.kept_new) = (current_password, new_password);
         page.layout = user.layout();
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let caller = user.caller.clone();
     let device = cookies.read_device(&request);
+    let typed = (current_password.clone(), new_password.clone());
     let outcome = blocking(move || {
         auth.change_password(
             &caller,
@@ -87,8 +93,10 @@ async fn submit(
         Ok(revoked) => {
             let text = match revoked {
                 0 => "Password changed.".to_owned(),
-                1 => "Password changed. Signed out 1 other device.".to_owned(),
-                n => format!("Password changed. Signed out {n} other devices."),
+                n => format!(
+                    "Password changed. Signed out {}.",
+                    count(n as u64, "other device")
+                ),
             };
             page_session::flash(&user.page, "success", text);
             Ok(see_other("/"))
@@ -99,6 +107,12 @@ async fn submit(
                     "current_password" => page.current_error = Some(error.message),
                     _ => page.new_error = Some(error.message),
                 }
+            }
+            if page.current_error.is_none() {
+                page.kept_current = typed.0;
+            }
+            if page.new_error.is_none() {
+                page.kept_new = typed.1;
             }
             page.layout = user.layout();
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))

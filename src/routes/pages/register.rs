@@ -29,6 +29,10 @@ struct RegisterPage {
     username_error: Option<String>,
     password_error: Option<String>,
     confirm_error: Option<String>,
+    /// After a failed submit, the passwords come back only where they were not at fault, so
+    /// only what was wrong has to be typed again.
+    kept_password: String,
+    kept_confirm: String,
     min_password: usize,
     /// Set when registration is closed: the page says so instead of showing the form.
     closed: Option<String>,
@@ -86,6 +90,7 @@ async fn submit(
         page.confirm_error = Some("The two passwords differ; type the same password twice.".into());
     }
     let confirmed = page.confirm_error.is_none();
+    let typed = (password.clone(), password_confirm);
     let outcome = blocking(move || {
         if !confirmed {
             // Still report username and password problems together with the mismatch.
@@ -107,11 +112,18 @@ async fn submit(
                     _ => page.password_error = Some(error.message),
                 }
             }
+            if page.password_error.is_none() {
+                page.kept_password = typed.0;
+                if page.confirm_error.is_none() {
+                    page.kept_confirm = typed.1;
+                }
+            }
             page.layout = Layout::signed_out(&request);
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
         Err(refused @ ApiError::Auth(AuthError::UsernameTaken)) => {
             page.username_error = Some(refused.description().message);
+            (page.kept_password, page.kept_confirm) = typed;
             page.layout = Layout::signed_out(&request);
             Ok(refused_form(&refused, &page))
         }
