@@ -1,4 +1,4 @@
-//! The stylesheet and script, compiled into the binary so it runs from any directory.
+//! The stylesheet and scripts, compiled into the binary so it runs from any directory.
 
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
@@ -7,6 +7,7 @@ use super::resource;
 
 const APP_CSS: &str = include_str!("../../static/app.css");
 const LATCHKEY_JS: &str = include_str!("../../static/latchkey.js");
+const CONFIRM_JS: &str = include_str!("../../static/confirm.js");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -15,6 +16,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/static/latchkey.js")
             .get(|| async { asset("text/javascript; charset=utf-8", LATCHKEY_JS) }),
+    )
+    .service(
+        resource("/static/confirm.js")
+            .get(|| async { asset("text/javascript; charset=utf-8", CONFIRM_JS) }),
     );
 }
 

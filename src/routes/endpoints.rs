@@ -7,7 +7,7 @@ use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, Resource, Responder, web};
 
-use super::pages::PageError;
+use super::pages::{Confirmation, PageError};
 use crate::error::ApiError;
 
 /// The page that shows a page path's form: the path itself when it serves GET, else where a
@@ -28,6 +28,7 @@ enum Audience {
 /// One path and its routes; register it with `cfg.service(...)`.
 pub struct Endpoint {
     path: &'static str,
+    confirmation: Option<Confirmation>,
     resource: Resource,
     methods: Vec<Method>,
     audience: Audience,
@@ -39,6 +40,7 @@ pub fn resource(path: &'static str) -> Endpoint {
     super::remember(path);
     Endpoint {
         path,
+        confirmation: None,
         resource: web::resource(path),
         methods: Vec::new(),
         audience: Audience::Machines,
@@ -51,6 +53,7 @@ pub fn page(path: &'static str) -> Endpoint {
     super::remember_page(path);
     Endpoint {
         path,
+        confirmation: None,
         resource: web::resource(path),
         methods: Vec::new(),
         audience: Audience::People { get_goes_to: "/" },
@@ -83,6 +86,12 @@ impl Endpoint {
         self
     }
 
+    /// For a destructive form: what to ask before it acts (its handler takes `Confirmed<T>`).
+    pub fn confirm(mut self, question: &'static str, button: &'static str) -> Endpoint {
+        self.confirmation = Some(Confirmation { question, button });
+        self
+    }
+
     fn route(mut self, method: Method, route: actix_web::Route) -> Endpoint {
         self.methods.push(method);
         self.resource = self.resource.route(route);
@@ -100,6 +109,9 @@ impl HttpServiceFactory for Endpoint {
             .join(", ");
         let serves_get = self.methods.contains(&Method::GET);
         let mut resource = self.resource;
+        if let Some(confirmation) = self.confirmation {
+            resource = resource.app_data(confirmation);
+        }
         if let Audience::People { get_goes_to } = &self.audience {
             resource =
                 resource.app_data(FormPage(if serves_get { self.path } else { get_goes_to }));

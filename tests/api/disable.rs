@@ -107,11 +107,27 @@ async fn an_admin_disables_and_enables_from_the_users_page() {
     admin.sign_in("root").await;
     let alice_id = app.auth().user_id_by_name("alice").unwrap();
 
+    // Without JavaScript the first post asks, on a page whose button sends it again.
+    let disable = format!("/admin/users/{alice_id}/disable");
+    let asked = admin
+        .submit("/admin/users", &disable, &[("back", "/admin/users")])
+        .await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    let question = asked.text().await.unwrap();
+    assert!(question.contains("Disable this account?"), "{question}");
+    assert!(question.contains(r#"name="confirmed" value="yes""#));
+    assert!(question.contains(r#"name="back" value="/admin/users""#));
+    assert!(question.contains(r#"href="/admin/users">Cancel"#));
+    assert_eq!(
+        alice.get("/").await.status(),
+        StatusCode::OK,
+        "asking changed nothing"
+    );
     let response = admin
         .submit(
             "/admin/users",
-            &format!("/admin/users/{alice_id}/disable"),
-            &[("back", "/admin/users")],
+            &disable,
+            &[("back", "/admin/users"), ("confirmed", "yes")],
         )
         .await;
     assert_eq!(location(&response), "/admin/users");

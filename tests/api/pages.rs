@@ -278,7 +278,11 @@ async fn the_sessions_page_lists_devices_and_revokes_them() {
     .await
     .unwrap();
     let response = laptop
-        .submit("/sessions", &format!("/sessions/{sessions}/revoke"), &[])
+        .submit(
+            "/sessions",
+            &format!("/sessions/{sessions}/revoke"),
+            &[("confirmed", "yes")],
+        )
         .await;
     assert_eq!(location(&response), "/sessions");
     assert!(laptop.page("/sessions").await.contains("Session revoked."));
@@ -286,7 +290,11 @@ async fn the_sessions_page_lists_devices_and_revokes_them() {
 
     // And every other device.
     let response = laptop
-        .submit("/sessions", "/sessions/revoke-others", &[])
+        .submit(
+            "/sessions",
+            "/sessions/revoke-others",
+            &[("confirmed", "yes")],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(
@@ -335,7 +343,7 @@ async fn admin_pages_are_for_admins_only() {
                 "/admin/users/{}/revoke-sessions",
                 me["id"].as_str().unwrap()
             ),
-            &[("back", "/admin/users")],
+            &[("back", "/admin/users"), ("confirmed", "yes")],
         )
         .await;
     assert_eq!(location(&response), "/admin/users");

@@ -248,3 +248,23 @@ test('the API button keeps the keyboard focus while it works', async () => {
   assert.equal(await page.evaluate(() => document.activeElement.dataset.latchkeyCall), '/api/me');
   await ctx.close();
 });
+
+test('a destructive button asks in a dialog that passes axe, and Cancel changes nothing and keeps the focus', async () => {
+  const { ctx, page } = await context('desktop', 'light');
+  await signIn(page, 'root');
+  const other = await context('desktop', 'light');
+  await signIn(other.page, 'root');
+  await page.goto(server.base + '/sessions');
+  const before = await page.locator('li.session').count();
+  const button = page.locator('li.session:not(.current) button[type=submit]').first();
+  await button.click();
+  await page.waitForSelector('dialog.confirm[open]');
+  assert.deepEqual(await violations(page, 'confirm dialog'), []);
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.locator('dialog.confirm').count(), 0);
+  assert.equal(await page.evaluate(() => document.activeElement.closest('li.session') !== null), true);
+  assert.equal(await page.locator('li.session').count(), before, 'Cancel revoked nothing');
+  await ctx.close();
+  await other.ctx.close();
+});

@@ -118,9 +118,12 @@ test('3. a device revoked from another device lands on the login page at its nex
   await a.page.goto(base + '/sessions');
   assert.equal(await a.page.locator('li.session').count(), 2);
   await screenshot(a.page, 'sessions');
+  // The button asks first, in a dialog named by what it will do.
+  await a.page.click('li.session:not(.current) button[type=submit]');
+  assert.match(await a.page.textContent('dialog.confirm p'), /^Revoke .+ signed in .+\?$/);
   await Promise.all([
     a.page.waitForURL(base + '/sessions'),
-    a.page.click('li.session:not(.current) button[type=submit]'),
+    a.page.click('dialog.confirm button.danger'),
   ]);
   assert.match(await a.page.textContent('.flash'), /Session revoked/);
   assert.equal(await a.page.locator('li.session').count(), 1);
@@ -167,9 +170,10 @@ test('5. admin pages: a user gets 403, an admin sees and revokes everyone\'s ses
   assert.ok(users.includes('dan') && users.includes('root'), users.join(','));
   await screenshot(admin.page, 'admin-sessions');
   const before = await rows.count();
+  await admin.page.locator('tbody tr', { hasText: 'dan' }).first().locator('button').click();
   await Promise.all([
     admin.page.waitForURL(/\/admin\/sessions/),
-    admin.page.locator('tbody tr', { hasText: 'dan' }).first().locator('button').click(),
+    admin.page.click('dialog.confirm button.danger'),
   ]);
   assert.match(await admin.page.textContent('.flash'), /Session revoked/);
   assert.equal(await rows.count(), before - 1);

@@ -8,7 +8,9 @@ use serde::Deserialize;
 use super::guard::AdminPage;
 use super::pager::{PER_PAGE, Pager, page_and_offset};
 use super::sessions::SessionRow;
-use super::{Csrf, Layout, PageError, format, links, local_next, page_session, render, see_other};
+use super::{
+    Confirmed, Csrf, Layout, PageError, format, links, local_next, page_session, render, see_other,
+};
 use crate::auth::accounts::Change;
 use crate::auth::sessions::ClientInfo;
 use crate::auth::throttle::Scope;
@@ -27,7 +29,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             page("/admin/users/{id}/disable")
                 .post(disable_user)
-                .get_goes_to("/admin/users"),
+                .get_goes_to("/admin/users")
+                .confirm(
+                    "Disable this account? Every session of it ends, and it cannot sign in until an admin enables it again.",
+                    "Disable",
+                ),
         )
         .service(
             page("/admin/users/{id}/enable")
@@ -44,12 +50,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             page("/admin/sessions/{id}/revoke")
                 .post(revoke_session)
-                .get_goes_to("/admin/sessions"),
+                .get_goes_to("/admin/sessions")
+                .confirm(
+                    "End this session? Its device has to sign in again.",
+                    "End session",
+                ),
         )
         .service(
             page("/admin/users/{id}/revoke-sessions")
                 .post(revoke_user_sessions)
-                .get_goes_to("/admin/users"),
+                .get_goes_to("/admin/users")
+                .confirm(
+                    "Sign this user out everywhere? Every device of theirs has to sign in again.",
+                    "Sign out everywhere",
+                ),
         );
 }
 
@@ -217,10 +231,12 @@ async fn sessions(
 }
 
 async fn revoke_session(
-    AdminPage { admin, user: me }: AdminPage,
     auth: web::Data<AuthService>,
     path: web::Path<String>,
-    Csrf(form): Csrf<RevokeForm>,
+    Confirmed {
+        by: AdminPage { admin, user: me },
+        fields: form,
+    }: Confirmed<AdminPage, RevokeForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let target = SessionId::from(path.into_inner());
@@ -230,27 +246,30 @@ async fn revoke_session(
 }
 
 async fn revoke_user_sessions(
-    AdminPage { admin, user: me }: AdminPage,
     auth: web::Data<AuthService>,
     path: web::Path<String>,
-    Csrf(form): Csrf<RevokeForm>,
+    Confirmed {
+        by: AdminPage { admin, user: me },
+        fields: form,
+    }: Confirmed<AdminPage, RevokeForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let user_id = UserId::from(path.into_inner());
     let outcome =
         blocking(move || auth.admin_revoke_user_sessions(&admin, &user_id, &client)).await;
     flash_outcome(&me.page, outcome, |n| match n {
-        1 => "Revoked 1 session.".into(),
-        n => format!("Revoked {n} sessions."),
+        n => format!("Revoked {}.", count(n as u64, "session")),
     })?;
     Ok(see_other(&back_to(&form.back)))
 }
 
 async fn disable_user(
-    AdminPage { admin, user: me }: AdminPage,
     auth: web::Data<AuthService>,
     path: web::Path<String>,
-    Csrf(form): Csrf<RevokeForm>,
+    Confirmed {
+        by: AdminPage { admin, user: me },
+        fields: form,
+    }: Confirmed<AdminPage, RevokeForm>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let user_id = UserId::from(path.into_inner());

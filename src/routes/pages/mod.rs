@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod confirm;
 mod csrf;
 mod events;
 mod format;
@@ -24,6 +25,7 @@ use askama::Template;
 use crate::auth::types::Account;
 use crate::auth::{AuthError, AuthService};
 use crate::error::ApiError;
+pub use confirm::{Confirmation, Confirmed};
 pub use csrf::{Csrf, NoFields};
 use page_session::Flash;
 
@@ -145,6 +147,10 @@ pub enum PageError {
     /// An error page already rendered with the caller's layout.
     #[error("{cause}")]
     Rendered { body: String, cause: Box<PageError> },
+    /// Not an error: a destructive form not confirmed yet, answered with the page that asks
+    /// (see `Confirmed`).
+    #[error("asked for confirmation")]
+    Ask { body: String },
 }
 
 impl From<AuthError> for PageError {
@@ -182,12 +188,16 @@ impl PageError {
                 "This address is used by the buttons on Latchkey's pages; open the page they are on instead.".into(),
             ),
             PageError::Rendered { cause, .. } => cause.parts(),
+            PageError::Ask { .. } => (StatusCode::OK, "", String::new()),
         }
     }
 
     /// Renders this error inside the full layout of the person who hit it.
     pub fn with_layout(self, layout: Layout) -> PageError {
-        if matches!(self, PageError::Redirect(_) | PageError::Rendered { .. }) {
+        if matches!(
+            self,
+            PageError::Redirect(_) | PageError::Rendered { .. } | PageError::Ask { .. }
+        ) {
             return self;
         }
         let (status, title, message) = self.parts();
@@ -247,9 +257,11 @@ impl ResponseError for PageError {
         }
         let mut response = match self {
             PageError::Redirect(location) => see_other(location),
-            PageError::Rendered { body, .. } => HttpResponse::build(status)
-                .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
-                .body(body.clone()),
+            PageError::Rendered { body, .. } | PageError::Ask { body } => {
+                HttpResponse::build(status)
+                    .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+                    .body(body.clone())
+            }
             _ => render(
                 status,
                 &ErrorPage {

@@ -6,7 +6,9 @@ use askama::Template;
 
 use super::guard::PageUser;
 use super::login::signed_out;
-use super::{Csrf, Layout, NoFields, PageError, format, links, page_session, render, see_other};
+use super::{
+    Confirmed, Layout, NoFields, PageError, format, links, page_session, render, see_other,
+};
 use crate::auth::sessions::ClientInfo;
 use crate::auth::types::{SessionId, SessionInfo};
 use crate::auth::{AuthError, AuthService};
@@ -14,18 +16,27 @@ use crate::error::ApiError;
 use crate::routes::blocking;
 use crate::routes::cookies::CookiePolicy;
 use crate::routes::page;
+use crate::wording::count;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(page("/sessions").get(list))
         .service(
             page("/sessions/revoke-others")
                 .post(revoke_others)
-                .get_goes_to("/sessions"),
+                .get_goes_to("/sessions")
+                .confirm(
+                    "Sign out every other device? Each of them has to sign in again.",
+                    "Sign out other devices",
+                ),
         )
         .service(
             page("/sessions/{id}/revoke")
                 .post(revoke_one)
-                .get_goes_to("/sessions"),
+                .get_goes_to("/sessions")
+                .confirm(
+                    "Sign out this session? That device has to sign in again.",
+                    "Sign out",
+                ),
         );
 }
 
@@ -98,11 +109,10 @@ async fn list(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpRespon
 }
 
 async fn revoke_one(
-    user: PageUser,
+    Confirmed { by: user, .. }: Confirmed<PageUser, NoFields>,
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
     path: web::Path<String>,
-    _: Csrf<NoFields>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let target = SessionId::from(path.into_inner());
@@ -123,17 +133,15 @@ async fn revoke_one(
 }
 
 async fn revoke_others(
-    user: PageUser,
+    Confirmed { by: user, .. }: Confirmed<PageUser, NoFields>,
     auth: web::Data<AuthService>,
-    _: Csrf<NoFields>,
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let caller = user.caller.clone();
     let revoked = blocking(move || auth.revoke_my_other_sessions(&caller, &client)).await?;
     let text = match revoked {
         0 => "There were no other devices to sign out.".to_owned(),
-        1 => "Signed out 1 other device.".to_owned(),
-        n => format!("Signed out {n} other devices."),
+        n => format!("Signed out {}.", count(n as u64, "other device")),
     };
     page_session::flash(&user.page, "success", text);
     Ok(see_other("/sessions"))
