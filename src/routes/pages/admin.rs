@@ -257,8 +257,8 @@ async fn revoke_user_sessions(
     let user_id = UserId::from(path.into_inner());
     let outcome =
         blocking(move || auth.admin_revoke_user_sessions(&admin, &user_id, &client)).await;
-    flash_outcome(&me.page, outcome, |n| match n {
-        n => format!("Revoked {}.", count(n as u64, "session")),
+    flash_outcome(&me.page, outcome, |n| {
+        format!("Revoked {}.", count(n as u64, "session"))
     })?;
     Ok(see_other(&back_to(&form.back)))
 }
