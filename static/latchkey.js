@@ -173,7 +173,23 @@
     });
   }
 
+  // Times are rendered in UTC (and say so); where this script runs they are shown in the
+  // viewer's own time zone instead, named.
+  // (dateStyle/timeStyle cannot be combined with timeZoneName, hence the separate fields.)
+  const localFormat = new Intl.DateTimeFormat(undefined, {
+    day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit',
+    timeZoneName: 'short',
+  });
+  function localTime(element) {
+    const at = new Date(element.getAttribute('datetime'));
+    if (Number.isNaN(at.getTime())) return;
+    const text = localFormat.format(at);
+    if (element.hasAttribute('data-local')) element.textContent = text;
+    if (element.hasAttribute('data-local-title')) element.title = text;
+  }
+
   document.addEventListener('DOMContentLoaded', () => {
+    document.querySelectorAll('time[data-local], time[data-local-title]').forEach(localTime);
     document.querySelectorAll('[data-latchkey-countdown]').forEach(wireCountdown);
     document.querySelectorAll('[data-latchkey-call]').forEach(wireCallButton);
   });

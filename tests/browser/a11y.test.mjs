@@ -268,3 +268,20 @@ test('a destructive button asks in a dialog that passes axe, and Cancel changes 
   await ctx.close();
   await other.ctx.close();
 });
+
+test('times show in the viewer\'s time zone, named, and in UTC, saying so, without JavaScript', async () => {
+  const zoned = await browser.newContext({ timezoneId: 'Asia/Tokyo', locale: 'en-GB' });
+  const page = await zoned.newPage();
+  await signIn(page, 'root');
+  await page.goto(server.base + '/sessions');
+  const shown = await page.textContent('li.session time[data-local]');
+  assert.match(shown, /GMT\+9|JST/, shown);
+  await zoned.close();
+
+  const plain = await browser.newContext({ javaScriptEnabled: false });
+  const bare = await plain.newPage();
+  await signIn(bare, 'root');
+  await bare.goto(server.base + '/sessions');
+  assert.match(await bare.textContent('li.session time[data-local]'), /UTC$/);
+  await plain.close();
+});

@@ -309,6 +309,7 @@ pub struct ThrottleRow {
     pub failures: i32,
     pub locked: bool,
     pub locked_until: String,
+    pub locked_until_iso: String,
 }
 
 #[derive(Template)]
@@ -333,6 +334,7 @@ async fn throttles(
             failures: t.failures,
             locked: t.locked_until > now,
             locked_until: format::date_time(t.locked_until),
+            locked_until_iso: crate::routes::api::rfc3339(t.locked_until),
         })
         .collect();
     Ok(render(

@@ -46,7 +46,9 @@ pub struct SessionRow {
     pub username: String,
     pub device: String,
     pub ip: String,
+    /// In UTC, saying so; `signed_in_iso` lets the page script show the viewer's own zone.
     pub signed_in: String,
+    pub signed_in_iso: String,
     pub last_active: String,
     pub last_active_iso: String,
     pub current: bool,
@@ -63,6 +65,7 @@ impl SessionRow {
             device: format::describe_device(session.user_agent.as_deref()),
             ip: session.ip.unwrap_or_else(|| "unknown address".into()),
             signed_in: format::date_time(session.created_at),
+            signed_in_iso: crate::routes::api::rfc3339(session.created_at),
             last_active: format::relative_time(session.last_used_at, now),
             last_active_iso: crate::routes::api::rfc3339(session.last_used_at),
             own_revoke_action: links::own_session_revoke(session.id.as_str()),
