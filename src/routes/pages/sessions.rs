@@ -49,6 +49,9 @@ pub struct SessionRow {
     /// In UTC, saying so; `signed_in_iso` lets the page script show the viewer's own zone.
     pub signed_in: String,
     pub signed_in_iso: String,
+    /// The first block of the id: two sessions of one kind of browser, signed in the same
+    /// minute from the same address, still have buttons with different names.
+    pub short_id: String,
     pub last_active: String,
     pub last_active_iso: String,
     pub current: bool,
@@ -66,6 +69,7 @@ impl SessionRow {
             ip: session.ip.unwrap_or_else(|| "unknown address".into()),
             signed_in: format::date_time(session.created_at),
             signed_in_iso: crate::routes::api::rfc3339(session.created_at),
+            short_id: session.id.as_str().chars().take(8).collect(),
             last_active: format::relative_time(session.last_used_at, now),
             last_active_iso: crate::routes::api::rfc3339(session.last_used_at),
             own_revoke_action: links::own_session_revoke(session.id.as_str()),
