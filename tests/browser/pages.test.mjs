@@ -83,6 +83,7 @@ test('7. a form sent after the session ended elsewhere leads to sign-in and back
   await tab.fill('#new_password_confirm', 'a completely new passphrase 2027');
   await Promise.all([tab.waitForURL(/\/login\?/), tab.click('form.form button[type=submit]')]);
   assert.match(await tab.textContent('.flash, .alert, main'), /nothing was changed/);
+  await tab.fill('#username', 'otto');
   await tab.fill('#password', PASSWORD);
   await Promise.all([tab.waitForURL(open.base + '/account/password'), tab.click('form.form button[type=submit]')]);
   await context.close();
