@@ -292,3 +292,38 @@ async fn an_operator_sets_a_forgotten_password_and_every_session_ends() {
     assert!(added.status.success(), "{}", text(&added.stderr));
     app.login_ok("bob").await;
 }
+
+/// `user add` on a terminal: asked twice, not from the command line. util-linux `script` gives
+/// the command a pseudo-terminal (util-linux, on every Debian machine).
+#[tokio::test]
+async fn on_a_terminal_the_password_is_asked_twice_and_must_match() {
+    let app = spawn_app().await;
+    let on_a_terminal = |name: &str, typed: &str| {
+        let line = format!("{} user add {name}", env!("CARGO_BIN_EXE_latchkey"));
+        let settings = cli_command(&app, &[]);
+        let mut script = Command::new("script");
+        script
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(app.dir.path())
+            .envs(
+                settings
+                    .get_envs()
+                    .filter_map(|(key, value)| Some((key, value?))),
+            );
+        run(script, Some(typed))
+    };
+    let new = "a fresh start for dana 2027";
+    let added = on_a_terminal("dana", &format!("{new}\n{new}\n"));
+    let said = text(&added.stdout);
+    assert!(said.contains("New password for dana:"), "{said}");
+    assert!(said.contains("created dana"), "{said}");
+    assert_eq!(app.login("dana", new).await.status(), StatusCode::OK);
+
+    let differ = on_a_terminal("eve", &format!("{new}\nsomething else entirely\n"));
+    assert!(!differ.status.success());
+    assert!(
+        text(&differ.stdout).contains("differ"),
+        "{}",
+        text(&differ.stdout)
+    );
+}
