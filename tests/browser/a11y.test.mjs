@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { PASSWORD, SHOTS, launchChromium, startServer } from './support.mjs';
+import { PASSWORD, SHOTS, launchChromium, register, signIn, startServer } from './support.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
@@ -34,13 +34,6 @@ async function context(screen, scheme) {
   const page = await ctx.newPage();
   page.setDefaultTimeout(10000);
   return { ctx, page };
-}
-
-async function signIn(page, username) {
-  await page.goto(server.base + '/login');
-  await page.fill('#username', username);
-  await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForURL(server.base + '/'), page.click('button[type=submit]')]);
 }
 
 async function violations(page, state) {
@@ -110,13 +103,9 @@ for (const screen of Object.keys(SCREENS)) {
       for (const [who, states] of [['signed out', SIGNED_OUT], [username, SIGNED_IN], ['root', ADMIN]]) {
         const { ctx, page } = await context(screen, scheme);
         if (who === username) {
-          await page.goto(server.base + '/register');
-          await page.fill('#username', username);
-          await page.fill('#password', PASSWORD);
-          await page.fill('#password_confirm', PASSWORD);
-          await Promise.all([page.waitForURL(server.base + '/'), page.click('button[type=submit]')]);
+          await register(page, server.base, username);
         } else if (who === 'root') {
-          await signIn(page, 'root');
+          await signIn(page, server.base, 'root');
         }
         for (const [state, go] of Object.entries(states)) {
           await go(page);
@@ -184,7 +173,7 @@ test('on a phone no table hides a column or needs sideways scrolling', async () 
       body: JSON.stringify({ username: 'ghost', password: 'not the password' }),
     });
   }
-  await signIn(page, 'root');
+  await signIn(page, server.base, 'root');
   for (const path of ['/admin/users', '/admin/sessions', '/admin/throttles', '/admin/events']) {
     await page.goto(server.base + path);
     const layout = await page.evaluate(() => ({
@@ -240,7 +229,7 @@ test('after a failed submit the first field in error has the focus, is described
 
 test('the API button keeps the keyboard focus while it works', async () => {
   const { ctx, page } = await context('desktop', 'light');
-  await signIn(page, 'root');
+  await signIn(page, server.base, 'root');
   await page.goto(server.base + '/developer');
   await page.focus('[data-latchkey-call]');
   await page.keyboard.press('Enter');
@@ -251,9 +240,9 @@ test('the API button keeps the keyboard focus while it works', async () => {
 
 test('a destructive button asks in a dialog that passes axe, and Cancel changes nothing and keeps the focus', async () => {
   const { ctx, page } = await context('desktop', 'light');
-  await signIn(page, 'root');
+  await signIn(page, server.base, 'root');
   const other = await context('desktop', 'light');
-  await signIn(other.page, 'root');
+  await signIn(other.page, server.base, 'root');
   await page.goto(server.base + '/sessions');
   const before = await page.locator('li.session').count();
   const button = page.locator('li.session:not(.current) button[type=submit]').first();
@@ -272,7 +261,7 @@ test('a destructive button asks in a dialog that passes axe, and Cancel changes 
 test('times show in the viewer\'s time zone, named, and in UTC, saying so, without JavaScript', async () => {
   const zoned = await browser.newContext({ timezoneId: 'Asia/Tokyo', locale: 'en-GB' });
   const page = await zoned.newPage();
-  await signIn(page, 'root');
+  await signIn(page, server.base, 'root');
   await page.goto(server.base + '/sessions');
   const shown = await page.textContent('li.session time[data-local]');
   assert.match(shown, /GMT\+9|JST/, shown);
@@ -280,7 +269,7 @@ test('times show in the viewer\'s time zone, named, and in UTC, saying so, witho
 
   const plain = await browser.newContext({ javaScriptEnabled: false });
   const bare = await plain.newPage();
-  await signIn(bare, 'root');
+  await signIn(bare, server.base, 'root');
   await bare.goto(server.base + '/sessions');
   assert.match(await bare.textContent('li.session time[data-local]'), /UTC$/);
   await plain.close();

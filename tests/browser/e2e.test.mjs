@@ -7,7 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { PASSWORD, SHOTS, launchChromium, startServer } from './support.mjs';
+import * as support from './support.mjs';
+import { SHOTS, launchChromium, startServer } from './support.mjs';
 
 const ACCESS_TTL_MS = 3000;
 
@@ -15,6 +16,8 @@ let server;
 let base;
 let browser;
 const createAdmin = (username) => server.createAdmin(username);
+const register = (page, username) => support.register(page, base, username);
+const signIn = (page, username) => support.signIn(page, base, username);
 
 async function newPage() {
   const context = await browser.newContext();
@@ -25,21 +28,6 @@ async function newPage() {
 
 async function screenshot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-async function register(page, username) {
-  await page.goto(base + '/register');
-  await page.fill('#username', username);
-  await page.fill('#password', PASSWORD);
-  await page.fill('#password_confirm', PASSWORD);
-  await Promise.all([page.waitForURL(base + '/'), page.click('button[type=submit]')]);
-}
-
-async function signIn(page, username) {
-  await page.goto(base + '/login');
-  await page.fill('#username', username);
-  await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForURL(base + '/'), page.click('button[type=submit]')]);
 }
 
 async function callApi(page) {

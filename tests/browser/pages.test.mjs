@@ -4,7 +4,7 @@
 // username that password managers need.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { PASSWORD, launchChromium, startServer } from './support.mjs';
+import { PASSWORD, launchChromium, register, signIn, startServer } from './support.mjs';
 
 let open;
 let closed;
@@ -28,21 +28,6 @@ async function page(options = {}) {
   return { context, tab };
 }
 
-async function signIn(tab, base, username) {
-  await tab.goto(base + '/login');
-  await tab.fill('#username', username);
-  await tab.fill('#password', PASSWORD);
-  await Promise.all([tab.waitForURL(/\/(account\/password)?$/), tab.click('form.form button[type=submit]')]);
-}
-
-async function register(tab, username) {
-  await tab.goto(open.base + '/register');
-  await tab.fill('#username', username);
-  await tab.fill('#password', PASSWORD);
-  await tab.fill('#password_confirm', PASSWORD);
-  await Promise.all([tab.waitForURL(open.base + '/'), tab.click('form.form button[type=submit]')]);
-}
-
 test('5. with registration closed no page offers an account, and /register says why', async () => {
   const { context, tab } = await page();
   await tab.goto(closed.base + '/login');
@@ -56,7 +41,7 @@ test('5. with registration closed no page offers an account, and /register says 
 
 test('6. signed in, the 404 page shows the menu and /register leads to the account', async () => {
   const { context, tab } = await page();
-  await register(tab, 'nora');
+  await register(tab, open.base, 'nora');
   await tab.goto(open.base + '/no-such-page');
   assert.match(await tab.textContent('nav'), /Sign out/);
   await tab.goto(open.base + '/register');
@@ -67,7 +52,7 @@ test('6. signed in, the 404 page shows the menu and /register leads to the accou
 
 test('7. a form sent after the session ended elsewhere leads to sign-in and back to the form', async () => {
   const { context, tab } = await page();
-  await register(tab, 'otto');
+  await register(tab, open.base, 'otto');
   await tab.goto(open.base + '/account/password');
   // Signed out elsewhere: another sign-in signs out every other device.
   const login = await fetch(open.base + '/api/auth/login', {
@@ -105,7 +90,7 @@ test('9, 10. the audit log names who acted and leaves routine renewals out unles
 
 test('14. sessions from the same kind of browser, address and minute get buttons with different names', async () => {
   const first = await page();
-  await register(first.tab, 'pia');
+  await register(first.tab, open.base, 'pia');
   const others = [await page(), await page()];
   for (const other of others) await signIn(other.tab, open.base, 'pia');
   await first.tab.goto(open.base + '/sessions');
@@ -117,7 +102,7 @@ test('14. sessions from the same kind of browser, address and minute get buttons
 
 test('16. the change-password form names the account for password managers', async () => {
   const { context, tab } = await page();
-  await register(tab, 'quinn');
+  await register(tab, open.base, 'quinn');
   await tab.goto(open.base + '/account/password');
   const field = tab.locator('input[autocomplete=username]');
   assert.equal(await field.inputValue(), 'quinn');

@@ -73,3 +73,20 @@ export function launchChromium() {
     ],
   });
 }
+
+/// Signs in on the page's server at `base`; resolves on the account page.
+export async function signIn(page, base, username) {
+  await page.goto(base + '/login');
+  await page.fill('#username', username);
+  await page.fill('#password', PASSWORD);
+  await Promise.all([page.waitForURL(base + '/'), page.click('form.form button[type=submit]')]);
+}
+
+/// Creates an account through the form; resolves on the account page, signed in.
+export async function register(page, base, username) {
+  await page.goto(base + '/register');
+  await page.fill('#username', username);
+  await page.fill('#password', PASSWORD);
+  await page.fill('#password_confirm', PASSWORD);
+  await Promise.all([page.waitForURL(base + '/'), page.click('form.form button[type=submit]')]);
+}

@@ -4,15 +4,15 @@
 //! form again with `confirmed=yes`; with JavaScript, `static/confirm.js` asks in a dialog
 //! before the first post and sends `confirmed=yes` itself. The CSRF token is checked either way.
 
-use actix_session::SessionExt;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use askama::Template;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
+use super::csrf::check_token;
 use super::guard::current_layout;
-use super::{Layout, PageError, page_session};
+use super::{Layout, PageError};
 use crate::routes::endpoints::FormPage;
 
 /// What a destructive route asks before it acts, set where the route is declared
@@ -64,11 +64,7 @@ where
                     .find(|(key, _)| key == name)
                     .map(|(_, value)| value.as_str())
             };
-            let token = value("csrf_token").unwrap_or_default();
-            if !page_session::csrf_matches(&request.get_session(), token) {
-                let layout = current_layout(&request).await;
-                return Err(PageError::CsrfRejected.with_layout(layout).into());
-            }
+            check_token(&request, value("csrf_token").unwrap_or_default()).await?;
             let confirmed = value("confirmed") == Some("yes");
             let fields: Vec<(String, String)> = pairs
                 .into_iter()
@@ -77,10 +73,11 @@ where
             if !confirmed {
                 return Err(ask(&request, fields).await.into());
             }
-            let encoded = serde_urlencoded::to_string(&fields)
-                .map_err(|e| PageError::bad_request(format!("The form could not be read: {e}.")))?;
-            let fields = serde_urlencoded::from_str(&encoded)
-                .map_err(|e| PageError::bad_request(format!("The form could not be read: {e}.")))?;
+            let unreadable = |e: &dyn std::fmt::Display| {
+                PageError::bad_request(format!("The form could not be read: {e}."))
+            };
+            let encoded = serde_urlencoded::to_string(&fields).map_err(|e| unreadable(&e))?;
+            let fields = serde_urlencoded::from_str(&encoded).map_err(|e| unreadable(&e))?;
             Ok(Confirmed { by, fields })
         })
     }

@@ -37,11 +37,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for Csrf<T> {
         let request = request.clone();
         Box::pin(async move {
             let WithToken { csrf_token, fields } = form.await?.into_inner();
-            if page_session::csrf_matches(&request.get_session(), &csrf_token) {
-                return Ok(Csrf(fields));
-            }
-            let layout = current_layout(&request).await;
-            Err(PageError::CsrfRejected.with_layout(layout).into())
+            check_token(&request, &csrf_token).await?;
+            Ok(Csrf(fields))
         })
     }
+}
+
+/// The one CSRF check of every page form (`Csrf<T>`, `Confirmed<G, T>`): a missing or wrong
+/// token gets the 403 page in the layout of whoever sent it.
+pub(super) async fn check_token(request: &HttpRequest, token: &str) -> Result<(), PageError> {
+    if page_session::csrf_matches(&request.get_session(), token) {
+        return Ok(());
+    }
+    let layout = current_layout(request).await;
+    Err(PageError::CsrfRejected.with_layout(layout))
 }

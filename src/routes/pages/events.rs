@@ -44,7 +44,7 @@ impl Who {
             },
             (None, Some(id)) => Who::Deleted {
                 events_href: links::admin_events_of(&id),
-                short_id: id.chars().take(8).collect(),
+                short_id: format::short_id(&id),
             },
             (_, None) => Who::Nobody,
         }
@@ -77,10 +77,9 @@ impl EventRow {
             failed: event.outcome != "success",
             who: Who::of(view.username, event.user_id),
             actor: Who::of(view.actor_username, event.actor_id),
-            // The first block of the UUID is enough to tell sessions apart on a page.
             session: event
                 .session_id
-                .map(|id| id.chars().take(8).collect())
+                .map(|id| format::short_id(&id))
                 .unwrap_or_default(),
             device: format::describe_device(event.user_agent.as_deref()),
             ip: event.ip.unwrap_or_else(|| "-".into()),

@@ -50,6 +50,11 @@ pub fn describe_device(user_agent: Option<&str>) -> String {
     }
 }
 
+/// The first block of a UUID: enough to tell sessions (or accounts) apart on a page.
+pub fn short_id(id: &str) -> String {
+    id.chars().take(8).collect()
+}
+
 /// "just now", "3 minutes ago", "yesterday", "5 days ago".
 pub fn relative_time(then: i64, now: i64) -> String {
     let seconds = (now - then).max(0);

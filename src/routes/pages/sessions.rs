@@ -69,7 +69,7 @@ impl SessionRow {
             ip: session.ip.unwrap_or_else(|| "unknown address".into()),
             signed_in: format::date_time(session.created_at),
             signed_in_iso: crate::routes::api::rfc3339(session.created_at),
-            short_id: session.id.as_str().chars().take(8).collect(),
+            short_id: format::short_id(session.id.as_str()),
             last_active: format::relative_time(session.last_used_at, now),
             last_active_iso: crate::routes::api::rfc3339(session.last_used_at),
             own_revoke_action: links::own_session_revoke(session.id.as_str()),
