@@ -190,6 +190,28 @@ impl ApiError {
                     "own_account",
                     "You cannot disable your own account; ask another administrator.".into(),
                 ),
+                AuthError::LinkInvalid => (
+                    S::BAD_REQUEST,
+                    "invalid_link",
+                    "This link does not work any more: it expired, was used already, or a newer \
+                     one was sent (or the password changed since). Ask for a new one."
+                        .into(),
+                ),
+                AuthError::EmailNotVerified => (
+                    S::FORBIDDEN,
+                    "email_not_verified",
+                    "Confirm your email address first: open the link we mailed you. No mail? \
+                     Ask for a new link (POST /api/auth/verify-email/resend, or the page \
+                     /verify/resend)."
+                        .into(),
+                ),
+                AuthError::EmailRecoveryOff => (
+                    S::FORBIDDEN,
+                    "email_recovery_off",
+                    "This server cannot send mail, so passwords cannot be reset by email; ask \
+                     an administrator to reset yours."
+                        .into(),
+                ),
                 AuthError::Storage(DbError::Pool(_) | DbError::Unavailable(_)) => (
                     S::SERVICE_UNAVAILABLE,
                     "busy",

@@ -4,6 +4,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod files;
+pub mod mail;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

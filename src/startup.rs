@@ -21,8 +21,8 @@ use crate::auth::key_service;
 use crate::auth::secret::{SecretError, ServerSecret};
 use crate::auth::sessions::Lifetimes;
 use crate::auth::tokens::TokenSettings;
-use crate::auth::{AuthConfig, AuthError, AuthService, Clock};
-use crate::config::{ConfigError, Settings};
+use crate::auth::{AuthConfig, AuthError, AuthService, Clock, MailPolicy};
+use crate::config::{ConfigError, Mode, Settings};
 use crate::db::{Backend, Db, DbError};
 use crate::routes;
 use crate::routes::cookies::CookiePolicy;
@@ -103,6 +103,13 @@ pub fn build_auth_service(settings: &Settings, clock: Clock) -> Result<AuthServi
         ),
         jwks_max_age_seconds: seconds(settings.jwks_max_age),
         refresh_retry: settings.refresh_retry,
+        mail: MailPolicy {
+            public_url: settings.public_url(),
+            reset_ttl_seconds: seconds(settings.reset_ttl),
+            require_email: settings.require_email,
+            require_verified_email: settings.require_verified_email,
+            recovery_by_email: settings.smtp_url.is_some() || settings.env != Mode::Production,
+        },
     };
     let pepper = settings
         .password_pepper
@@ -132,14 +139,23 @@ impl Application {
     }
 
     /// Must be called inside a Tokio runtime (actix's or a test's).
-    pub fn build_with_clock(settings: Settings, clock: Clock) -> Result<Application, StartupError> {
-        let auth = web::Data::new(build_auth_service(&settings, clock)?);
+    pub fn build_with_clock(
+        mut settings: Settings,
+        clock: Clock,
+    ) -> Result<Application, StartupError> {
+        settings.check()?;
         let listen_failed = |e: std::io::Error| StartupError::Listen {
             addr: settings.addr.clone(),
             reason: e.to_string(),
         };
         let listener = TcpListener::bind(&settings.addr).map_err(listen_failed)?;
-        let port = listener.local_addr().map_err(listen_failed)?.port();
+        let bound = listener.local_addr().map_err(listen_failed)?;
+        let port = bound.port();
+        // Links in mails point at the address actually bound (`:0` becomes the real port).
+        if settings.public_url.is_none() {
+            settings.public_url = Some(format!("http://{bound}"));
+        }
+        let auth = web::Data::new(build_auth_service(&settings, clock)?);
 
         let cookie_policy = CookiePolicy {
             secure: settings.cookie_secure,
@@ -151,6 +167,7 @@ impl Application {
                 login: settings.rate_limit_login,
                 register: settings.rate_limit_register,
                 refresh: settings.rate_limit_refresh,
+                recovery: settings.rate_limit_recovery,
             },
         )));
         let trusted_proxies = web::Data::new(TrustedProxies(settings.trusted_proxies.clone()));
@@ -216,8 +233,9 @@ impl Application {
             spawn_every(settings.prune_interval, auth.clone(), "prune", |auth| {
                 auth.prune().map(|p| {
                     format!(
-                        "deleted {} ended sessions, {} stale throttles, {} old audit events",
-                        p.sessions, p.throttles, p.events
+                        "deleted {} ended sessions, {} stale throttles, {} old audit events, {} expired \
+                         links, {} old mails",
+                        p.sessions, p.throttles, p.events, p.links, p.mails
                     )
                 })
             }),
@@ -241,6 +259,7 @@ impl Application {
                 },
             ),
         ];
+        background.push(start_mail_sender(&settings, &auth)?);
         // Users from before the look-alike rule get their skeleton; the server does not wait.
         let backfill = auth.clone();
         background.push(tokio::spawn(async move {
@@ -307,6 +326,29 @@ impl Application {
         }
         result
     }
+}
+
+/// The background sender of the mail outbox.
+fn start_mail_sender(
+    settings: &Settings,
+    auth: &web::Data<AuthService>,
+) -> Result<JoinHandle<()>, StartupError> {
+    let sender = crate::mail::MailSender::new(
+        auth.db().clone(),
+        auth.clock().clone(),
+        auth.postbox(),
+        crate::mail::SenderSettings {
+            smtp: settings.smtp_target()?,
+            from: settings.mail_from.clone(),
+            log_held_mail: settings.env == Mode::Development,
+        },
+    )
+    .map_err(|problem| ConfigError::Invalid {
+        name: "LATCHKEY_SMTP_URL / LATCHKEY_MAIL_FROM".into(),
+        value: String::new(),
+        problem,
+    })?;
+    Ok(tokio::spawn(sender.run()))
 }
 
 /// A second, minimal server that only answers `GET /metrics` (one worker).

@@ -5,6 +5,7 @@ use zeroize::Zeroizing;
 use super::AuthService;
 use super::access::{Admin, Caller};
 use super::audit::{AuditEvent, EventKind, Outcome};
+use super::email::parse_email;
 use super::error::{AuthError, FieldError};
 use super::input::{
     Username, check_new_password, normalise_password, parse_username, username_key,
@@ -29,16 +30,26 @@ impl NewAccount {
 
 impl AuthService {
     /// Registers a user with the `user` role.
+    /// Registers a user with the `user` role. `email`, when given, gets a verification link;
+    /// it becomes the account's verified address (for resets) once that link is used.
     pub fn register(
         &self,
         username: &str,
         password: &str,
+        email: Option<&str>,
         client: &ClientInfo,
     ) -> Result<NewAccount, AuthError> {
         if !self.config.registration_open {
             return Err(AuthError::RegistrationClosed);
         }
-        self.create_user(username, password, Role::User, client)
+        let email = email.map(str::trim).filter(|email| !email.is_empty());
+        if email.is_none() && self.config.mail.require_email {
+            return Err(AuthError::Invalid(vec![FieldError::new(
+                "email",
+                "This server needs an email address to register.",
+            )]));
+        }
+        self.create_user(username, password, email, Role::User, client)
     }
 
     /// Checks a would-be username and password against the rules without creating anything.
@@ -74,10 +85,22 @@ impl AuthService {
         &self,
         username: &str,
         password: &str,
+        email: Option<&str>,
         role: Role,
         client: &ClientInfo,
     ) -> Result<NewAccount, AuthError> {
-        let (username, password) = self.checked_account(username, password)?;
+        let email = email.map(|e| parse_email(e, "email")).transpose();
+        // Every field's problem at once.
+        let ((username, password), email) = match (self.checked_account(username, password), email)
+        {
+            (Ok(account), Ok(email)) => (account, email),
+            (Err(AuthError::Invalid(mut errors)), Err(email)) => {
+                errors.push(email);
+                return Err(AuthError::Invalid(errors));
+            }
+            (Err(other), _) => return Err(other),
+            (Ok(_), Err(email)) => return Err(AuthError::Invalid(vec![email])),
+        };
         let password_hash = self.passwords.hash(&password)?;
         let now = self.clock.now();
         let id = super::random_uuid()?;
@@ -91,21 +114,31 @@ impl AuthService {
             updated_at: now,
             password_changed_at: now,
             username_skeleton: &username.skeleton,
+            // Unverified: the key (unique, used by resets) is set once the link is used, so
+            // registering with someone else's address neither fails (which would tell that it
+            // is taken) nor takes it.
+            email: email.as_ref().map(|email| email.display.as_str()),
+            email_key: None,
         };
         let inserted = db::write_transaction(&mut *self.db.conn()?, |conn| {
-            let user = db::users::insert(conn, &new_user)?;
+            let user = match db::users::insert(conn, &new_user) {
+                Err(DbError::Conflict) => return Err(AuthError::UsernameTaken),
+                other => other?,
+            };
             let event = AuditEvent::success(EventKind::Registered).user(&user.id);
             self.audit_in(conn, event, client, now)?;
-            Ok::<_, DbError>(user)
-        });
-        match inserted {
-            Ok(row) => Ok(NewAccount {
-                account: Account::from(&row),
-                row,
-            }),
-            Err(DbError::Conflict) => Err(AuthError::UsernameTaken),
-            Err(other) => Err(other.into()),
+            if let Some(email) = &email {
+                self.send_verification_in(conn, &user, email, now)?;
+            }
+            Ok::<_, AuthError>(user)
+        })?;
+        if email.is_some() {
+            self.ring_postbox();
         }
+        Ok(NewAccount {
+            account: Account::from(&inserted),
+            row: inserted,
+        })
     }
 
     /// Changes a signed-in user's password after checking the current one, and signs out every

@@ -51,6 +51,10 @@ pub enum EventKind {
     UserDeleted,
     RoleChanged,
     AccessDenied,
+    PasswordResetRequested,
+    PasswordResetCompleted,
+    EmailVerified,
+    EmailChanged,
 }
 
 impl EventKind {

@@ -49,6 +49,15 @@ pub enum AuthError {
     LastAdmin,
     #[error("an admin cannot disable their own account")]
     OwnAccount,
+    /// A reset or verification link that is unknown, expired, used, or void (the password
+    /// changed, or a newer link was sent): one answer for all, so a link says nothing more.
+    #[error("the link is invalid, expired or already used")]
+    LinkInvalid,
+    #[error("the email address is not verified yet")]
+    EmailNotVerified,
+    /// Production without an SMTP server: nothing can be mailed.
+    #[error("password reset by email is off on this server")]
+    EmailRecoveryOff,
     #[error(transparent)]
     Storage(#[from] DbError),
     #[error("internal error: {0}")]

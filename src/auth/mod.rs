@@ -7,12 +7,15 @@ pub mod audit;
 pub mod clock;
 mod cpu_pool;
 pub mod devices;
+pub mod email;
 pub mod error;
 pub mod input;
 pub mod key_service;
 pub mod keys;
+pub mod mail;
 pub mod password;
 mod password_set;
+pub mod recovery;
 pub mod refresh;
 pub mod secret;
 pub mod sessions;
@@ -56,6 +59,21 @@ pub struct AuthConfig {
     pub jwks_max_age_seconds: i64,
     /// Whether a lost refresh answer can be fetched again after the reuse grace window.
     pub refresh_retry: refresh::RefreshRetry,
+    pub mail: MailPolicy,
+}
+
+/// Email addresses and what is mailed.
+#[derive(Debug, Clone)]
+pub struct MailPolicy {
+    /// Links in mails start with this (`https://auth.example.com`).
+    pub public_url: String,
+    pub reset_ttl_seconds: i64,
+    /// Registration needs an address.
+    pub require_email: bool,
+    /// Sign-in needs a verified address.
+    pub require_verified_email: bool,
+    /// Reset links can be mailed (false: production without SMTP).
+    pub recovery_by_email: bool,
 }
 
 /// What a successful login or refresh hands to the client.
@@ -90,6 +108,8 @@ pub struct AuthService {
     last_key_refetch: Mutex<Option<Instant>>,
     /// What the loaded key ring was made from, to notice changes cheaply.
     key_watch: Mutex<key_service::KeyWatch>,
+    /// Rung when mail was committed to the outbox; shared with the sender.
+    postbox: Arc<crate::mail::Postbox>,
 }
 
 impl AuthService {
@@ -127,6 +147,7 @@ impl AuthService {
             clock,
             event_counts: audit::EventCounts::default(),
             last_key_refetch: Mutex::new(None),
+            postbox: Arc::default(),
         })
     }
 
@@ -140,6 +161,11 @@ impl AuthService {
 
     pub fn config(&self) -> &AuthConfig {
         &self.config
+    }
+
+    /// What the mail sender shares with the domain.
+    pub fn postbox(&self) -> Arc<crate::mail::Postbox> {
+        self.postbox.clone()
     }
 
     pub fn key_ring(&self) -> Arc<KeyRing> {
@@ -172,6 +198,8 @@ impl AuthService {
             name: user.username.clone(),
             role: user.role.clone(),
             sid: session.id.clone(),
+            email: user.email.clone(),
+            email_verified: types::email_verified(user),
             iat: now,
             nbf: now,
             exp: now + ttl,

@@ -113,6 +113,10 @@ pub struct Pruned {
     pub sessions: usize,
     pub throttles: usize,
     pub events: usize,
+    /// Expired reset and verification links.
+    pub links: usize,
+    /// Sent, failed or held mails older than the audit retention.
+    pub mails: usize,
 }
 
 /// A session as its owner sees it.
@@ -341,6 +345,11 @@ impl AuthService {
             sessions,
             throttles: self.prune_throttles(now)?,
             events: self.prune_events(now)?,
+            links: db::one_time_tokens::delete_expired(&mut *self.db.conn()?, now)?,
+            mails: db::outbox::delete_settled(
+                &mut *self.db.conn()?,
+                now - self.config.audit_retention_seconds,
+            )?,
         })
     }
 }

@@ -59,6 +59,13 @@ impl AuthService {
                 return Err(AuthError::InvalidCredentials);
             }
         };
+        if self.config.mail.require_verified_email && !super::types::email_verified(&user) {
+            let refused = AuditEvent::new(EventKind::LoginFailed, Outcome::Denied)
+                .user(&user.id)
+                .detail("email address not verified");
+            self.audit(refused, client)?;
+            return Err(AuthError::EmailNotVerified);
+        }
         let rehash = if self.passwords.needs_rehash(&user.password_hash) {
             Some(Rehash {
                 old: user.password_hash.clone(),

@@ -26,6 +26,12 @@ pub struct AccessClaims {
     pub role: String,
     /// The session id: what logout and session management act on.
     pub sid: String,
+    /// The account's email address (OpenID Connect's standard claim), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Whether the owner proved they read mail at `email`.
+    #[serde(default)]
+    pub email_verified: bool,
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,

@@ -92,6 +92,13 @@ pub struct Account {
     pub role: Role,
     pub created_at: i64,
     pub disabled_at: Option<i64>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+}
+
+/// Whether the user's current address is the verified one.
+pub fn email_verified(user: &User) -> bool {
+    user.email_key.is_some() && user.email_verified_at.is_some()
 }
 
 impl Account {
@@ -108,6 +115,8 @@ impl From<&User> for Account {
             role: Role::stored(&user.role),
             created_at: user.created_at,
             disabled_at: user.disabled_at,
+            email: user.email.clone(),
+            email_verified: email_verified(user),
         }
     }
 }

@@ -53,6 +53,8 @@ mod tests {
             name: "alice".into(),
             role: "user".into(),
             sid: "s".into(),
+            email: None,
+            email_verified: false,
             iat: 0,
             nbf: 0,
             exp: 60,

@@ -44,6 +44,7 @@ pub fn run_command(settings: Settings, command: Command) -> Result<(), CliError>
         Command::User(command) => user(&auth, command, &cli),
         Command::Sessions(command) => sessions(&auth, command, &cli),
         Command::Keys(command) => keys(&auth, command),
+        Command::Mail(command) => super::mail::mail(&auth, &settings, command),
         Command::Backup { path } => {
             auth.db().backup_to(&path).map_err(StartupError::from)?;
             println!(
@@ -55,8 +56,9 @@ pub fn run_command(settings: Settings, command: Command) -> Result<(), CliError>
         Command::Prune => {
             let pruned = auth.prune()?;
             println!(
-                "deleted {} ended sessions, {} stale throttles, {} old audit events",
-                pruned.sessions, pruned.throttles, pruned.events
+                "deleted {} ended sessions, {} stale throttles, {} old audit events, {} expired \
+                 links, {} old mails",
+                pruned.sessions, pruned.throttles, pruned.events, pruned.links, pruned.mails
             );
             Ok(())
         }
@@ -73,6 +75,7 @@ fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<()
     let operator = auth.operator_at_command_line();
     match command {
         UserCommand::Add(add) => add_user(auth, &add, cli),
+        UserCommand::ResetLink { username } => super::mail::reset_link(auth, &username, cli),
         UserCommand::SetPassword {
             username,
             password_stdin,
@@ -298,14 +301,16 @@ fn migrate_data(from: &str, to: &str) -> Result<(), CliError> {
     )
     .map_err(StartupError::from)?;
     println!(
-        "copied {} users, {} sessions, {} refresh tokens, {} signing keys, {} throttles and \
-         {} audit events to {}",
+        "copied {} users, {} sessions, {} refresh tokens, {} signing keys, {} throttles, {} \
+         audit events, {} one-time links and {} mails to {}",
         copied.of("users"),
         copied.of("sessions"),
         copied.of("refresh_tokens"),
         copied.of("signing_keys"),
         copied.of("sign_in_throttles"),
         copied.of("auth_events"),
+        copied.of("one_time_tokens"),
+        copied.of("mail_outbox"),
         redacted(to)
     );
     println!(
@@ -318,7 +323,7 @@ fn add_user(auth: &AuthService, add: &AddUser, cli: &ClientInfo) -> Result<(), C
     let password = new_password(&add.username, add.password_stdin)?;
     let role = if add.admin { Role::Admin } else { Role::User };
     let user = auth
-        .create_user(&add.username, &password, role, cli)?
+        .create_user(&add.username, &password, add.email.as_deref(), role, cli)?
         .account;
     println!(
         "created {} ({}) with id {}",

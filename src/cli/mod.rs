@@ -1,6 +1,7 @@
 //! The command line: `latchkey` (= `latchkey serve`) and the operator's commands.
 
 mod commands;
+mod mail;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +55,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// See the mail outbox, and test the SMTP server.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Write a consistent copy of the live database to PATH (safe while the server runs).
     #[command(after_help = "Example:\n  latchkey backup /var/backups/latchkey-$(date +%F).db")]
     Backup {
@@ -128,6 +132,9 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Print a one-time link that lets the user choose a new password (nothing is mailed);
+    /// hand it over yourself. It works once, for LATCHKEY_RESET_TTL.
+    ResetLink { username: String },
     /// Disable a user: every session ends and sign-ins are refused until enabled.
     Disable {
         username: String,
@@ -169,6 +176,40 @@ pub struct AddUser {
     /// Read the password from standard input (one line) even on a terminal.
     #[arg(long)]
     pub password_stdin: bool,
+    /// The user's email address (a verification link is mailed to it).
+    #[arg(long)]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// List the outbox, newest first: status, attempts and the last error (never the links).
+    List {
+        /// Only mails with this status.
+        #[arg(long, value_enum)]
+        status: Option<MailStatusArg>,
+    },
+    /// Send a test mail to ADDRESS through LATCHKEY_SMTP_URL now and print the server's answer.
+    Test { address: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MailStatusArg {
+    Pending,
+    Sent,
+    Failed,
+    Held,
+}
+
+impl MailStatusArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailStatusArg::Pending => "pending",
+            MailStatusArg::Sent => "sent",
+            MailStatusArg::Failed => "failed",
+            MailStatusArg::Held => "held",
+        }
+    }
 }
 
 /// The domain's `Role`, as clap reads it.

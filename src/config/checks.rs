@@ -1,6 +1,7 @@
 //! Checks on settings that involve more than one setting, or production mode.
 
 use crate::db::{Backend, redacted as redacted_url};
+use crate::mail::SmtpTarget;
 
 use super::values::SettingValue;
 use super::{
@@ -33,6 +34,7 @@ impl Settings {
                 problem: "must not be empty".into(),
             });
         }
+        self.check_mail()?;
         if self.env == Mode::Production {
             self.check_production()?;
         }
@@ -70,6 +72,35 @@ impl Settings {
                 "must be at least 10 in production; 12 (the default) is recommended",
             ));
         }
+        match &self.public_url {
+            Some(url) if url.starts_with("https://") => {}
+            Some(url) => {
+                return Err(refuse(
+                    "public_url",
+                    url.clone(),
+                    "links in mails must be https:// in production",
+                ));
+            }
+            None => {
+                return Err(refuse(
+                    "public_url",
+                    String::new(),
+                    "set the address people reach this server at (https://auth.example.com): \
+                     links in mails are made from it",
+                ));
+            }
+        }
+        if let Some(target) = self.smtp_target()?
+            && target.security == crate::mail::smtp::Security::None
+            && !target.is_loopback()
+        {
+            return Err(refuse(
+                "smtp_url",
+                target.describe(),
+                "tls=none sends passwords and reset links in clear text; production allows it \
+                 only to a server on this machine (localhost)",
+            ));
+        }
         if let Some(secret) = &self.secret
             && secret.expose().len() < PRODUCTION_MIN_SECRET_BYTES
         {
@@ -79,6 +110,59 @@ impl Settings {
                 "the session and cookie keys derive from it: use at least 64 random bytes \
                  (e.g. `openssl rand -base64 64`), or unset it to use the generated secret file",
             ));
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    /// Where links in mails point: `LATCHKEY_PUBLIC_URL`, else this server's own address.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.addr),
+        }
+    }
+
+    /// `LATCHKEY_SMTP_URL`, read.
+    pub fn smtp_target(&self) -> Result<Option<SmtpTarget>, ConfigError> {
+        let Some(url) = &self.smtp_url else {
+            return Ok(None);
+        };
+        SmtpTarget::parse(url.expose())
+            .map(Some)
+            .map_err(|problem| ConfigError::Invalid {
+                name: env_name("smtp_url"),
+                value: "<redacted>".into(),
+                problem,
+            })
+    }
+
+    /// The mail settings' own rules (production's are in `check_production`).
+    fn check_mail(&self) -> Result<(), ConfigError> {
+        self.smtp_target()?;
+        if let Some(url) = &self.public_url {
+            let parsed = url::Url::parse(url).ok().filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some()
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+            });
+            if parsed.is_none() {
+                return Err(ConfigError::Invalid {
+                    name: env_name("public_url"),
+                    value: url.clone(),
+                    problem: "write the address people open, like https://auth.example.com".into(),
+                });
+            }
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::Invalid {
+                name: env_name("mail_from"),
+                value: self.mail_from.clone(),
+                problem: "write an address, or a name and an address: Latchkey <auth@example.com>"
+                    .into(),
+            });
         }
         Ok(())
     }

@@ -237,6 +237,25 @@ settings! {
     metrics: bool = false, "`true` serves Prometheus metrics at `/metrics`";
     metrics_addr: Option<String> = None,
         "serve `/metrics` on this address (e.g. `127.0.0.1:9464`) instead of the main one";
+    public_url: Option<String> = None,
+        "the address people reach this server at (`https://auth.example.com`): links in mails and the passkey origin are made from it; required in production (unset: `http://` + `LATCHKEY_ADDR`)";
+    smtp_url: Option<Secret> = None,
+        "where mail is sent: `smtps://user:password@host` (implicit TLS, port 465) or `smtp://user:password@host` (STARTTLS required, port 587); plain text only with `?tls=none`, and in production only to a loopback host. Unset: mails stay in the outbox, and in development their links are logged",
+        show |url: &Option<Secret>| match url {
+            None => "–".to_owned(),
+            Some(url) => crate::mail::SmtpTarget::parse(url.expose())
+                .map_or_else(|_| "<redacted>".to_owned(), |target| target.describe()),
+        };
+    mail_from: String = "Latchkey <latchkey@localhost>".into(),
+        "the `From` of every mail (`Name <address>` or an address)";
+    require_email: bool = false, "`true`: registering needs an email address";
+    require_verified_email: bool = false,
+        "`true`: signing in needs a verified email address (the refusal offers a new link)";
+    reset_ttl: Duration = secs(30 * 60), "how long a password-reset link works",
+        check within(secs(5 * 60), secs(DAY), "a reset link in a mailbox is a key to the account");
+    rate_limit_recovery: u32 = 10,
+        "password-reset requests, reset confirmations and new verification links per minute per client address",
+        check within(0, 100_000, "");
     body_timeout: Duration = secs(10),
         "a request body must arrive in full this soon after its headers, else 408",
         check within(secs(1), secs(300), "");

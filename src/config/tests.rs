@@ -146,6 +146,7 @@ fn production_refuses_development_settings_and_says_which() {
         ("env", "production"),
         ("cookie_secure", "true"),
         ("secret", long_secret.as_str()),
+        ("public_url", "https://auth.example.com"),
     ];
     assert!(Settings::from_pairs(&good).is_ok());
 
@@ -153,17 +154,52 @@ fn production_refuses_development_settings_and_says_which() {
         .unwrap_err()
         .to_string();
     assert!(insecure.contains("LATCHKEY_COOKIE_SECURE"), "{insecure}");
-    let cheap = Settings::from_pairs(&[good[0], good[1], good[2], ("bcrypt_cost", "9")])
+    let cheap = Settings::from_pairs(&[good[0], good[1], good[2], good[3], ("bcrypt_cost", "9")])
         .unwrap_err()
         .to_string();
     assert!(cheap.contains("LATCHKEY_BCRYPT_COST"), "{cheap}");
-    let short = Settings::from_pairs(&[good[0], good[1], ("secret", &"s".repeat(63))])
+    let short = Settings::from_pairs(&[good[0], good[1], good[3], ("secret", &"s".repeat(63))])
         .unwrap_err()
         .to_string();
     assert!(
         short.contains("LATCHKEY_SECRET") && !short.contains("sss"),
         "{short}"
     );
+}
+
+#[test]
+fn production_needs_an_https_public_url_and_encrypted_smtp_except_to_this_machine() {
+    let long_secret = "s".repeat(64);
+    let base = [
+        ("env", "production"),
+        ("cookie_secure", "true"),
+        ("secret", long_secret.as_str()),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut pairs = base.to_vec();
+        pairs.extend_from_slice(extra);
+        Settings::from_pairs(&pairs).map_err(|e| e.to_string())
+    };
+    let missing = with(&[]).unwrap_err();
+    assert!(missing.contains("LATCHKEY_PUBLIC_URL"), "{missing}");
+    let plain = with(&[("public_url", "http://auth.example.com")]).unwrap_err();
+    assert!(plain.contains("https://"), "{plain}");
+    let url = ("public_url", "https://auth.example.com");
+    let clear = with(&[
+        url,
+        ("smtp_url", "smtp://u:hunter2@mail.example.com?tls=none"),
+    ])
+    .unwrap_err();
+    assert!(
+        clear.contains("LATCHKEY_SMTP_URL") && !clear.contains("hunter2"),
+        "{clear}"
+    );
+    assert!(with(&[url, ("smtp_url", "smtp://127.0.0.1:2525?tls=none")]).is_ok());
+    assert!(with(&[url, ("smtp_url", "smtps://u:p@mail.example.com")]).is_ok());
+    let typo = with(&[url, ("smtp_url", "smtp://mail.example.com?tls=maybe")]).unwrap_err();
+    assert!(typo.contains("tls=maybe"), "{typo}");
+    let from = Settings::from_pairs(&[("mail_from", "not an address")]).unwrap_err();
+    assert!(from.to_string().contains("LATCHKEY_MAIL_FROM"), "{from}");
 }
 
 #[test]

@@ -7,6 +7,8 @@ mod backend;
 pub mod events;
 pub mod keys;
 pub mod models;
+pub mod one_time_tokens;
+pub mod outbox;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod sessions;

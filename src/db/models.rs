@@ -4,7 +4,8 @@
 use diesel::prelude::*;
 
 use super::schema::{
-    auth_events, refresh_tokens, sessions, sign_in_throttles, signing_keys, users,
+    auth_events, mail_outbox, one_time_tokens, refresh_tokens, sessions, sign_in_throttles,
+    signing_keys, users,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -22,6 +23,10 @@ pub struct User {
     /// Bumped when sign-ins in flight must not become sessions (see the migration).
     pub auth_epoch: i64,
     pub username_skeleton: Option<String>,
+    pub email: Option<String>,
+    /// The address in lower case (unique).
+    pub email_key: Option<String>,
+    pub email_verified_at: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]
@@ -36,6 +41,8 @@ pub struct NewUser<'a> {
     pub updated_at: i64,
     pub password_changed_at: i64,
     pub username_skeleton: &'a str,
+    pub email: Option<&'a str>,
+    pub email_key: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -147,4 +154,51 @@ pub struct NewAuthEvent<'a> {
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub detail: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = one_time_tokens, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct OneTimeToken {
+    pub token_hash: Vec<u8>,
+    pub purpose: String,
+    pub user_id: String,
+    pub email: Option<String>,
+    pub auth_epoch: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = mail_outbox, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct OutboxMail {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub user_id: Option<String>,
+    pub subject: String,
+    pub body_text: Option<String>,
+    pub body_html: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub created_at: i64,
+    pub next_attempt_at: i64,
+    pub last_attempt_at: Option<i64>,
+    pub sent_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = mail_outbox)]
+pub struct NewOutboxMail<'a> {
+    pub kind: &'a str,
+    pub recipient: &'a str,
+    pub user_id: Option<&'a str>,
+    pub subject: &'a str,
+    pub body_text: &'a str,
+    pub body_html: &'a str,
+    pub status: &'a str,
+    pub attempts: i32,
+    pub created_at: i64,
+    pub next_attempt_at: i64,
 }

@@ -77,15 +77,54 @@ diesel::table! {
         disabled_at -> Nullable<BigInt>,
         auth_epoch -> BigInt,
         username_skeleton -> Nullable<Text>,
+        email -> Nullable<Text>,
+        email_key -> Nullable<Text>,
+        email_verified_at -> Nullable<BigInt>,
     }
 }
 
+diesel::table! {
+    one_time_tokens (token_hash) {
+        token_hash -> Binary,
+        purpose -> Text,
+        user_id -> Text,
+        email -> Nullable<Text>,
+        auth_epoch -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        recipient -> Text,
+        user_id -> Nullable<Text>,
+        subject -> Text,
+        body_text -> Nullable<Text>,
+        body_html -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        created_at -> BigInt,
+        next_attempt_at -> BigInt,
+        last_attempt_at -> Nullable<BigInt>,
+        sent_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(mail_outbox -> users (user_id));
+diesel::joinable!(one_time_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sign_in_throttles -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     auth_events,
+    mail_outbox,
+    one_time_tokens,
     refresh_tokens,
     sessions,
     sign_in_throttles,

@@ -202,6 +202,8 @@ mod tests {
             updated_at: 0,
             password_changed_at: 0,
             username_skeleton: "alice",
+            email: None,
+            email_key: None,
         };
         crate::db::users::insert(conn, &user).unwrap();
         let at = LiveAt {

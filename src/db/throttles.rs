@@ -68,6 +68,15 @@ pub fn clear_devices_of(conn: &mut Conn, user_id: &str) -> Result<usize, DbError
     .execute(conn)?)
 }
 
+/// Forgets every counter of a user, untrusted and trusted devices alike (a completed reset:
+/// whoever failed before, the account now has a password only its owner knows).
+pub fn clear_all_of(conn: &mut Conn, user_id: &str) -> Result<usize, DbError> {
+    Ok(
+        diesel::delete(sign_in_throttles::table.filter(sign_in_throttles::user_id.eq(user_id)))
+            .execute(conn)?,
+    )
+}
+
 /// Throttles with at least `min_failures` failures, most recent first, with the username when
 /// the account exists.
 pub fn with_failures(

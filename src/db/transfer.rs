@@ -4,9 +4,12 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-use super::models::{AuthEventRow, RefreshToken, Session, SignInThrottle, SigningKey, User};
+use super::models::{
+    AuthEventRow, OneTimeToken, OutboxMail, RefreshToken, Session, SignInThrottle, SigningKey, User,
+};
 use super::schema::{
-    auth_events, refresh_tokens, sessions, sign_in_throttles, signing_keys, users,
+    auth_events, mail_outbox, one_time_tokens, refresh_tokens, sessions, sign_in_throttles,
+    signing_keys, users,
 };
 use super::{Conn, DbError};
 
@@ -78,6 +81,8 @@ tables! {
     signing_keys by kid as SigningKey, from String::new();
     sign_in_throttles by throttle_key as SignInThrottle, from String::new();
     auth_events by id as AuthEventRow, from 0;
+    one_time_tokens by token_hash as OneTimeToken, from Vec::new();
+    mail_outbox by id as OutboxMail, from 0;
 }
 
 fn column_count(to: &mut diesel::PgConnection, table: &str) -> Result<i64, DbError> {
@@ -121,7 +126,9 @@ pub fn copy_all(from: &mut Conn, to: &mut Conn) -> Result<Copied, DbError> {
                 "SELECT setval(pg_get_serial_sequence('refresh_tokens', 'id'),
                                COALESCE((SELECT MAX(id) FROM refresh_tokens), 0) + 1, false);
                  SELECT setval(pg_get_serial_sequence('auth_events', 'id'),
-                               COALESCE((SELECT MAX(id) FROM auth_events), 0) + 1, false);",
+                               COALESCE((SELECT MAX(id) FROM auth_events), 0) + 1, false);
+                 SELECT setval(pg_get_serial_sequence('mail_outbox', 'id'),
+                               COALESCE((SELECT MAX(id) FROM mail_outbox), 0) + 1, false);",
             )?;
             Ok(copied)
         })

@@ -196,3 +196,32 @@ pub fn set_skeleton(conn: &mut Conn, id: &str, skeleton: &str) -> Result<(), DbE
         .execute(conn)?;
     Ok(())
 }
+
+/// The user whose verified address has this key.
+pub fn find_by_email_key(conn: &mut Conn, email_key: &str) -> Result<Option<User>, DbError> {
+    Ok(users::table
+        .filter(users::email_key.eq(email_key))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Makes `email` the user's verified address; `DbError::Conflict` when another account holds
+/// it verified.
+pub fn set_verified_email(
+    conn: &mut Conn,
+    id: &str,
+    email: &str,
+    email_key: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(email),
+            users::email_key.eq(email_key),
+            users::email_verified_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

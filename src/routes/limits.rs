@@ -17,6 +17,8 @@ pub enum Limit {
     Login,
     Register,
     Refresh,
+    /// Reset requests and confirmations, new verification links.
+    Recovery,
 }
 
 /// Requests per minute per client address; each is also the burst size.
@@ -25,12 +27,35 @@ pub struct RatePerMinute {
     pub login: u32,
     pub register: u32,
     pub refresh: u32,
+    pub recovery: u32,
 }
 
 pub struct RateLimits {
     login: Option<DefaultKeyedRateLimiter<IpAddr>>,
     register: Option<DefaultKeyedRateLimiter<IpAddr>>,
     refresh: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    recovery: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Always on, whatever `LATCHKEY_RATE_LIMIT` says: per typed identifier (reset requests,
+    /// new verification links) and per token (reset confirmations).
+    per_identifier: DefaultKeyedRateLimiter<[u8; 32]>,
+    per_token: DefaultKeyedRateLimiter<[u8; 32]>,
+}
+
+/// Reset mails per typed identifier: 3 at once, then one more every 10 minutes. Counted for
+/// the identifier as typed (normalised), whether or not an account has it, so a refusal says
+/// nothing about who exists.
+const PER_IDENTIFIER_BURST: u32 = 3;
+const PER_IDENTIFIER_EVERY: Duration = Duration::from_secs(600);
+/// Attempts per reset token: 5 at once, then one a minute (a token is 256 bits: this only
+/// keeps one link from being hammered).
+const PER_TOKEN_BURST: u32 = 5;
+const PER_TOKEN_EVERY: Duration = Duration::from_secs(60);
+
+fn quota(burst: u32, every: Duration) -> Quota {
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(every)
+        .unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN))
+        .allow_burst(burst)
 }
 
 fn limiter(per_minute: u32) -> Option<DefaultKeyedRateLimiter<IpAddr>> {
@@ -45,13 +70,34 @@ impl RateLimits {
                 login: limiter(rates.login),
                 register: limiter(rates.register),
                 refresh: limiter(rates.refresh),
+                recovery: limiter(rates.recovery),
+                ..RateLimits::always_on()
             },
-            None => RateLimits {
-                login: None,
-                register: None,
-                refresh: None,
-            },
+            None => RateLimits::always_on(),
         }
+    }
+
+    fn always_on() -> RateLimits {
+        RateLimits {
+            login: None,
+            register: None,
+            refresh: None,
+            recovery: None,
+            per_identifier: RateLimiter::keyed(quota(PER_IDENTIFIER_BURST, PER_IDENTIFIER_EVERY)),
+            per_token: RateLimiter::keyed(quota(PER_TOKEN_BURST, PER_TOKEN_EVERY)),
+        }
+    }
+
+    /// One reset request (or new verification link) for `identifier` as typed: compared like
+    /// usernames and addresses are (trimmed, case-folded), so `Alice` and `alice` share a count.
+    pub fn check_identifier(&self, purpose: &str, identifier: &str) -> Result<(), ApiError> {
+        let key = crate::auth::input::username_key(identifier);
+        refuse_when_empty(self.per_identifier.check_key(&digest(purpose, &key)))
+    }
+
+    /// One attempt with this token.
+    pub fn check_token(&self, token: &str) -> Result<(), ApiError> {
+        refuse_when_empty(self.per_token.check_key(&digest("token", token)))
     }
 
     /// Takes one token for this client, or says how long to wait.
@@ -60,6 +106,7 @@ impl RateLimits {
             Limit::Login => &self.login,
             Limit::Register => &self.register,
             Limit::Refresh => &self.refresh,
+            Limit::Recovery => &self.recovery,
         };
         let (Some(limiter), Some(ip)) = (limiter, client_ip) else {
             return Ok(());
@@ -67,23 +114,42 @@ impl RateLimits {
         let Ok(ip) = ip.parse::<IpAddr>() else {
             return Ok(());
         };
-        limiter.check_key(&bucket(ip)).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            ApiError::RateLimited {
-                retry_after: wait.max(Duration::from_secs(1)).as_secs_f64().ceil() as u64,
-            }
-        })
+        refuse_when_empty(limiter.check_key(&bucket(ip)))
     }
 
     /// Drops buckets that are full again, so memory follows the active clients.
     pub fn forget_idle_clients(&self) {
-        for limiter in [&self.login, &self.register, &self.refresh]
+        for limiter in [&self.login, &self.register, &self.refresh, &self.recovery]
             .into_iter()
             .flatten()
         {
             limiter.retain_recent();
         }
+        self.per_identifier.retain_recent();
+        self.per_token.retain_recent();
     }
+}
+
+/// A bucket's answer as ours: a refusal says how long to wait.
+fn refuse_when_empty(
+    checked: Result<(), governor::NotUntil<<DefaultClock as Clock>::Instant>>,
+) -> Result<(), ApiError> {
+    checked.map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        ApiError::RateLimited {
+            retry_after: wait.max(Duration::from_secs(1)).as_secs_f64().ceil() as u64,
+        }
+    })
+}
+
+/// A fixed-size key for a typed value (memory per bucket does not grow with what was typed).
+fn digest(purpose: &str, value: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(purpose.as_bytes());
+    hash.update([0]);
+    hash.update(value.as_bytes());
+    hash.finalize().into()
 }
 
 /// The bucket of an address: itself for IPv4, its /64 for IPv6 (IPv4-mapped IPv6 is IPv4).
@@ -107,6 +173,7 @@ mod tests {
             login: 2,
             register: 1,
             refresh: 1,
+            recovery: 1,
         }));
         assert!(limits.check(Limit::Login, Some("2001:db8:1:2::1")).is_ok());
         assert!(
@@ -135,6 +202,7 @@ mod tests {
             login: 3,
             register: 1,
             refresh: 0,
+            recovery: 1,
         }));
         for _ in 0..3 {
             assert!(limits.check(Limit::Login, Some("10.0.0.1")).is_ok());

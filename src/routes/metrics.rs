@@ -36,6 +36,13 @@ pub struct Metrics {
     requests: Family<HttpLabels, Counter>,
     latency: Family<HttpLabels, Histogram>,
     live_sessions: Gauge,
+    /// Mails in the outbox by status (`pending` is the queue depth), set at each scrape.
+    outbox: Family<StatusLabel, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: String,
 }
 
 impl Metrics {
@@ -54,12 +61,20 @@ impl Metrics {
             latency.clone(),
         );
         registry.register("live_sessions", "Sessions live now", live_sessions.clone());
+        let outbox = Family::<StatusLabel, Gauge>::default();
+        registry.register(
+            "mail_outbox",
+            "Mails in the outbox by status",
+            outbox.clone(),
+        );
+        registry.register_collector(Box::new(MailSends(auth.postbox())));
         registry.register_collector(Box::new(AuthEvents(auth)));
         Metrics {
             registry,
             requests,
             latency,
             live_sessions,
+            outbox,
         }
     }
 
@@ -89,6 +104,26 @@ impl Collector for AuthEvents {
         for (kind, outcome, count) in self.0.event_counts().snapshot() {
             let labels = [("event", kind.as_str()), ("outcome", outcome.as_str())];
             ConstCounter::new(count).encode(family.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Attempts to send mail by outcome, from the sender's counts.
+#[derive(Debug)]
+struct MailSends(std::sync::Arc<crate::mail::Postbox>);
+
+impl Collector for MailSends {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut family = encoder.encode_descriptor(
+            "mail_sends",
+            "Attempts to send mail since the start, by outcome (sent, retried, failed, held)",
+            None,
+            MetricType::Counter,
+        )?;
+        for outcome in crate::mail::Outcome::all() {
+            let labels = [("outcome", outcome.as_str())];
+            ConstCounter::new(self.0.outcomes(outcome)).encode(family.encode_family(&labels)?)?;
         }
         Ok(())
     }
@@ -138,8 +173,19 @@ fn method_label(method: &Method) -> &'static str {
 
 /// `GET /metrics`.
 pub async fn scrape(metrics: web::Data<Metrics>, auth: web::Data<AuthService>) -> HttpResponse {
-    if let Ok(live) = blocking(move || auth.live_session_count()).await {
+    let counts = blocking(move || Ok((auth.live_session_count()?, auth.outbox_counts()?))).await;
+    if let Ok((live, outbox)) = counts {
         metrics.live_sessions.set(live);
+        for status in crate::auth::mail::OUTBOX_STATUSES {
+            let count = outbox
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| *n);
+            let label = StatusLabel {
+                status: status.to_owned(),
+            };
+            metrics.outbox.get_or_create(&label).set(count);
+        }
     }
     let mut body = String::new();
     match prometheus_client::encoding::text::encode(&mut body, &metrics.registry) {

@@ -199,7 +199,13 @@ impl TestApp {
         let name = username.to_owned();
         let cli = ClientInfo::command_line();
         tokio::task::spawn_blocking(move || {
-            auth.create_user(&name, PASSWORD, latchkey::auth::types::Role::Admin, &cli)
+            auth.create_user(
+                &name,
+                PASSWORD,
+                None,
+                latchkey::auth::types::Role::Admin,
+                &cli,
+            )
         })
         .await
         .unwrap()

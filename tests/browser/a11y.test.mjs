@@ -71,6 +71,16 @@ const SIGNED_OUT = {
     await page.waitForSelector('.field-error');
   },
   'not found': visit('/no-such-page'),
+  'forgot password': visit('/forgot'),
+  'forgot password, sent': async (page) => {
+    await page.goto(server.base + '/forgot');
+    await page.fill('#identifier', 'someone-or-other');
+    await Promise.all([page.waitForLoadState('load'), page.click('form.form button[type=submit]')]);
+    await page.waitForSelector('.flash-success');
+  },
+  'reset link that does not work': visit('/reset?token=not-a-working-token'),
+  'confirm address': visit('/verify?token=not-a-working-token'),
+  'new confirmation link': visit('/verify/resend'),
 };
 const SIGNED_IN = {
   account: visit('/'),
@@ -93,6 +103,7 @@ const ADMIN = {
   'all sessions': visit('/admin/sessions'),
   throttles: visit('/admin/throttles'),
   'audit log': visit('/admin/events'),
+  mail: visit('/admin/mail'),
 };
 
 for (const screen of Object.keys(SCREENS)) {

@@ -2,7 +2,7 @@
 // own data folder, an admin made with the command line, and Debian's Chromium.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,4 +89,61 @@ export async function register(page, base, username) {
   await page.fill('#password', PASSWORD);
   await page.fill('#password_confirm', PASSWORD);
   await Promise.all([page.waitForURL(base + '/'), page.click('form.form button[type=submit]')]);
+}
+
+/// The test SMTP server: the one `tests/run` started (LATCHKEY_TEST_SMTP_PORT and
+/// LATCHKEY_TEST_MAIL_SPOOL), else one of our own (tests/mail/start). Resolves to
+/// { url, spool, stop }: `url` is the LATCHKEY_SMTP_URL for it.
+export async function startMailServer() {
+  const shared = process.env.LATCHKEY_TEST_SMTP_PORT;
+  if (shared && process.env.LATCHKEY_TEST_MAIL_SPOOL) {
+    return { url: `smtp://127.0.0.1:${shared}?tls=none`, spool: process.env.LATCHKEY_TEST_MAIL_SPOOL, stop() {} };
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-smtp-'));
+  const portFile = path.join(dir, 'port');
+  const spool = path.join(dir, 'spool');
+  const child = spawn(path.resolve(here, '../mail/start'), ['--spool', spool, '--port-file', portFile], { stdio: 'inherit' });
+  const started = Date.now();
+  while (!existsSync(portFile)) {
+    if (Date.now() - started > 60000) throw new Error('the test SMTP server did not start');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const port = readFileSync(portFile, 'utf8').trim();
+  return { url: `smtp://127.0.0.1:${port}?tls=none`, spool, stop() { child.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+/// The text part of a raw mail, transfer encoding undone.
+function textOf(raw) {
+  const parts = raw.split(/\r?\n(?=--)/);
+  const plain = parts.find((part) => /content-type:\s*text\/plain/i.test(part)) || raw;
+  const [head, ...rest] = plain.split(/\r?\n\r?\n/);
+  let body = rest.join('\n\n');
+  if (/content-transfer-encoding:\s*base64/i.test(head)) {
+    body = Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  } else if (/content-transfer-encoding:\s*quoted-printable/i.test(head)) {
+    body = body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+  }
+  return body;
+}
+
+/// Waits for the `count`-th mail to `to` in the spool; resolves to its text.
+export async function mailTo(spool, to, count = 1) {
+  const started = Date.now();
+  for (;;) {
+    const mails = (existsSync(spool) ? readdirSync(spool) : [])
+      .filter((name) => name.endsWith('.eml'))
+      .sort()
+      .map((name) => readFileSync(path.join(spool, name), 'utf8'))
+      .filter((raw) => raw.split(/\r?\n/, 1)[0].toLowerCase() === `x-test-envelope-to: ${to}`.toLowerCase());
+    if (mails.length >= count) return textOf(mails[count - 1]);
+    if (Date.now() - started > 20000) throw new Error(`no mail number ${count} for ${to}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/// The link to `pathname` in a mail's text.
+export function linkIn(text, pathname) {
+  const found = text.match(new RegExp(`https?://\\S+${pathname.replace('/', '\\/')}\\?token=[A-Za-z0-9_-]+`));
+  assert.ok(found, `no ${pathname} link in: ${text}`);
+  return found[0];
 }

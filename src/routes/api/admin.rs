@@ -38,6 +38,9 @@ pub struct UserBody {
     #[schema(example = 2)]
     live_sessions: i64,
     disabled: bool,
+    #[schema(example = "alice@example.com")]
+    email: Option<String>,
+    email_verified: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -115,6 +118,8 @@ pub async fn users(
     Ok(
         HttpResponse::Ok().json(PageBody::new(page, &paging, |summary| UserBody {
             disabled: summary.user.disabled_at.is_some(),
+            email_verified: summary.user.email_verified,
+            email: summary.user.email.clone(),
             created_at: rfc3339(summary.user.created_at),
             id: summary.user.id.to_string(),
             username: summary.user.username,

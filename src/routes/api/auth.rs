@@ -36,6 +36,11 @@ pub struct Credentials {
     /// common and guessable passwords are refused (422).
     #[schema(example = "correct horse battery staple", max_length = 256)]
     password: String,
+    /// Optional (required where `LATCHKEY_REQUIRE_EMAIL=true`): a verification link is mailed
+    /// to it, and once used the address can reset the password.
+    #[serde(default)]
+    #[schema(example = "alice@example.com", max_length = 254)]
+    email: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -101,6 +106,10 @@ pub struct RegisteredBody {
     #[schema(example = "alice")]
     username: String,
     role: Role,
+    /// The address given at registration (unverified until its link is used), or null.
+    #[schema(example = "alice@example.com")]
+    email: Option<String>,
+    email_verified: bool,
 }
 
 /// An empty JSON object.
@@ -136,14 +145,20 @@ pub async fn register(
     client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
     limits.check(Limit::Register, client.ip.as_deref())?;
-    let Credentials { username, password } = body.into_inner();
-    let user = blocking(move || auth.register(&username, &password, &client))
+    let Credentials {
+        username,
+        password,
+        email,
+    } = body.into_inner();
+    let user = blocking(move || auth.register(&username, &password, email.as_deref(), &client))
         .await?
         .account;
     Ok(HttpResponse::Created().json(RegisteredBody {
         id: user.id.to_string(),
         username: user.username,
         role: user.role,
+        email: user.email,
+        email_verified: user.email_verified,
     }))
 }
 

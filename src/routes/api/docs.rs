@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::docs_answers::{self, StandardAnswers};
-use super::{admin, auth, events, me, password, sessions};
+use super::{admin, auth, events, me, outbox, password, recovery, sessions};
 use crate::auth::AuthService;
 use crate::error::{FieldProblem, Problem};
 use crate::routes::{browser, health, jwks, resource};
@@ -32,7 +32,9 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         sessions::list, sessions::revoke_others, sessions::revoke_one,
         admin::users, admin::sessions, admin::revoke_session, admin::revoke_user_sessions,
         admin::disable_user, admin::enable_user, admin::throttles, admin::clear_throttle,
-        events::all_events,
+        events::all_events, outbox::outbox,
+        recovery::request_reset, recovery::confirm_reset, recovery::verify_email,
+        recovery::resend_verification,
         browser::refresh, browser::logout,
         jwks::jwks, health::healthz, health::readyz,
     ),

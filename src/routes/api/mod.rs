@@ -6,7 +6,9 @@ pub mod docs;
 mod docs_answers;
 mod events;
 mod me;
+mod outbox;
 mod password;
+mod recovery;
 mod sessions;
 
 use actix_web::web;
@@ -26,7 +28,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(sessions::configure)
         .configure(docs::configure)
         .configure(events::configure)
-        .configure(admin::configure);
+        .configure(admin::configure)
+        .configure(recovery::configure)
+        .configure(outbox::configure);
 }
 
 /// How many sessions an action ended.

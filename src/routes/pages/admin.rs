@@ -72,7 +72,10 @@ pub struct UserRow {
     pub revoke_sessions_action: String,
     /// Where the enable or disable button posts.
     pub toggle_action: String,
+    pub reset_link_action: String,
     pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
     pub role: String,
     pub created: String,
     pub live_sessions: i64,
@@ -156,6 +159,9 @@ async fn users(
                     "disable"
                 },
             ),
+            reset_link_action: links::admin_user_action(summary.user.id.as_str(), "reset-link"),
+            email: summary.user.email.clone(),
+            email_verified: summary.user.email_verified,
             username: summary.user.username,
             role: summary.user.role.to_string(),
             live_sessions: summary.live_sessions,

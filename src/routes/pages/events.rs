@@ -110,6 +110,11 @@ fn describe(kind: Option<EventKind>, outcome: &str, detail: Option<&str>) -> Str
         (Some(EventKind::UserDeleted), _) => "Account deleted",
         (Some(EventKind::RoleChanged), _) => "Role changed",
         (Some(EventKind::AccessDenied), _) => "Access refused",
+        (Some(EventKind::PasswordResetRequested), "success") => "Password reset link sent",
+        (Some(EventKind::PasswordResetRequested), _) => "Password reset asked for, no link sent",
+        (Some(EventKind::PasswordResetCompleted), _) => "Password reset",
+        (Some(EventKind::EmailVerified), _) => "Email address confirmed",
+        (Some(EventKind::EmailChanged), _) => "Email address changed",
         (None, _) => "Unknown event",
     };
     match detail {

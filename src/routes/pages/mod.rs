@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod admin_mail;
 mod confirm;
 mod csrf;
 mod events;
@@ -13,6 +14,7 @@ mod login;
 pub mod page_session;
 mod pager;
 mod password;
+mod recovery;
 mod register;
 mod sessions;
 
@@ -46,10 +48,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .configure(login::configure)
     .configure(register::configure)
+    .configure(recovery::configure)
     .configure(account::configure)
     .configure(password::configure)
     .configure(sessions::configure)
     .configure(admin::configure)
+    .configure(admin_mail::configure)
     .configure(events::configure);
 }
 

@@ -27,6 +27,10 @@ struct RegisterPage {
     error: Option<String>,
     username: String,
     username_error: Option<String>,
+    email: String,
+    email_error: Option<String>,
+    /// `LATCHKEY_REQUIRE_EMAIL`.
+    email_required: bool,
     password_error: Option<String>,
     confirm_error: Option<String>,
     /// After a failed submit, the passwords come back only where they were not at fault, so
@@ -41,6 +45,8 @@ struct RegisterPage {
 #[derive(Deserialize)]
 struct RegisterForm {
     username: String,
+    #[serde(default)]
+    email: String,
     password: String,
     password_confirm: String,
 }
@@ -56,6 +62,7 @@ async fn form(request: HttpRequest, auth: web::Data<AuthService>) -> HttpRespons
     let mut page = RegisterPage {
         layout,
         min_password: auth.config().password_min_chars,
+        email_required: auth.config().mail.require_email,
         ..RegisterPage::default()
     };
     if !auth.config().registration_open {
@@ -78,11 +85,14 @@ async fn submit(
     limits.check(Limit::Register, client.ip.as_deref())?;
     let RegisterForm {
         username,
+        email,
         password,
         password_confirm,
     } = form;
     let mut page = RegisterPage {
         username: username.clone(),
+        email: email.clone(),
+        email_required: auth.config().mail.require_email,
         min_password: auth.config().password_min_chars,
         ..RegisterPage::default()
     };
@@ -99,7 +109,7 @@ async fn submit(
                 Ok(()) => AuthError::Invalid(Vec::new()),
             });
         }
-        let user = auth.register(&username, &password, &client)?;
+        let user = auth.register(&username, &password, Some(&email), &client)?;
         auth.open_session(&user, &client)
     })
     .await;
@@ -109,6 +119,7 @@ async fn submit(
             for error in errors {
                 match error.field {
                     "username" => page.username_error = Some(error.message),
+                    "email" => page.email_error = Some(error.message),
                     _ => page.password_error = Some(error.message),
                 }
             }
