@@ -17,6 +17,7 @@ mod bounds;
 mod browser;
 mod cli;
 mod cli_admin;
+mod cli_mail;
 mod cookie_refresh;
 mod disable;
 mod docs;

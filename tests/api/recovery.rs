@@ -59,9 +59,14 @@ async fn a_forgotten_password_is_reset_with_the_link_from_a_real_mail() {
     let email = verified_user(&app, &smtp, "forgetful").await;
     let before = app.signed_in("forgetful").await;
 
+    let asked_at = std::time::Instant::now();
     let asked = request_reset(&app, &email.to_uppercase()).await;
     assert_eq!(asked.status(), StatusCode::ACCEPTED);
     let mail = smtp.nth(&email, 2).await;
+    println!(
+        "the reset mail arrived {:?} after the request",
+        asked_at.elapsed()
+    );
     assert!(
         mail.subject.contains("reset your password"),
         "{}",

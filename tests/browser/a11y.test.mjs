@@ -74,7 +74,7 @@ const SIGNED_OUT = {
   'forgot password': visit('/forgot'),
   'forgot password, sent': async (page) => {
     await page.goto(server.base + '/forgot');
-    await page.fill('#identifier', 'someone-or-other');
+    await page.fill('#identifier', `someone-${Date.now()}`);
     await Promise.all([page.waitForLoadState('load'), page.click('form.form button[type=submit]')]);
     await page.waitForSelector('.flash-success');
   },

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::auth::Empty;
 use crate::auth::AuthService;
+use crate::auth::input::USERNAME_MAX_CHARS;
 use crate::auth::sessions::ClientInfo;
 use crate::error::{ApiError, Problem};
 use crate::routes::limits::{Limit, RateLimits};
@@ -167,6 +168,11 @@ pub async fn resend_verification(
     client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
     let username = body.into_inner().username;
+    if username.trim().is_empty() || username.chars().count() > USERNAME_MAX_CHARS {
+        return Err(ApiError::Unprocessable(
+            "Enter your username (at most 64 characters).".into(),
+        ));
+    }
     limits.check(Limit::Recovery, client.ip.as_deref())?;
     limits.check_identifier("verify", &username)?;
     after_answer(move || auth.resend_verification(&username, &client));
