@@ -11,6 +11,7 @@ use super::input::{
     Username, check_new_password, normalise_password, parse_username, username_key,
 };
 use super::sessions::ClientInfo;
+use super::throttle::{Checked, Counter};
 use super::types::{Account, Role, UserId};
 use crate::db::models::{NewUser, User};
 use crate::db::{self, Conn, DbError};
@@ -162,29 +163,13 @@ impl AuthService {
         )
         .map_err(|e| AuthError::Invalid(vec![FieldError::new("new_password", e.message)]))?;
         let current_password = normalise_password(current_password);
-        let now = self.clock.now();
-        let counter = self.counter_for(&user.username_key, Some(user), device_token, now);
         let event = |outcome| {
             AuditEvent::new(EventKind::PasswordChanged, outcome)
                 .user(&user.id)
                 .session(current_session)
         };
-        let checked = match self.check_password(&counter, Some(user), &current_password, now) {
-            Err(AuthError::Throttled { retry_after }) => {
-                let refused = event(Outcome::Denied).detail("too many failed attempts");
-                self.audit(refused, client)?;
-                return Err(AuthError::Throttled { retry_after });
-            }
-            other => other?,
-        };
-        if !checked.verified {
-            let failed = event(Outcome::Failure).detail("wrong current password");
-            self.record_failed_check(&counter, now, failed, client)?;
-            return Err(AuthError::Invalid(vec![FieldError::new(
-                "current_password",
-                "Your current password is not right.",
-            )]));
-        }
+        let (checked, counter) =
+            self.check_current_password(caller, &current_password, device_token, event, client)?;
         if *new_password == *current_password {
             return Err(AuthError::Invalid(vec![FieldError::new(
                 "new_password",
@@ -220,6 +205,38 @@ impl AuthService {
             self.audit_revocations(conn, &revoked, revocation, client, at.now)?;
             Ok::<_, AuthError>(revoked.len())
         })
+    }
+
+    /// The current-password check before a change to a signed-in account: throttled exactly
+    /// like a sign-in, and recorded as `event` when refused. Ok only for the right password.
+    pub(super) fn check_current_password<'a>(
+        &self,
+        caller: &Caller,
+        current_password: &str,
+        device_token: Option<&str>,
+        event: impl Fn(Outcome) -> AuditEvent<'a>,
+        client: &ClientInfo,
+    ) -> Result<(Checked, Counter), AuthError> {
+        let user = caller.user_row();
+        let now = self.clock.now();
+        let counter = self.counter_for(&user.username_key, Some(user), device_token, now);
+        let checked = match self.check_password(&counter, Some(user), current_password, now) {
+            Err(AuthError::Throttled { retry_after }) => {
+                let refused = event(Outcome::Denied).detail("too many failed attempts");
+                self.audit(refused, client)?;
+                return Err(AuthError::Throttled { retry_after });
+            }
+            other => other?,
+        };
+        if !checked.verified {
+            let failed = event(Outcome::Failure).detail("wrong current password");
+            self.record_failed_check(&counter, now, failed, client)?;
+            return Err(AuthError::Invalid(vec![FieldError::new(
+                "current_password",
+                "Your current password is not right.",
+            )]));
+        }
+        Ok((checked, counter))
     }
 
     /// Disables a user: every session ends and sign-ins are refused (with the generic message)

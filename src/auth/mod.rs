@@ -8,6 +8,7 @@ pub mod clock;
 mod cpu_pool;
 pub mod devices;
 pub mod email;
+mod email_change;
 pub mod error;
 pub mod input;
 pub mod key_service;

@@ -225,3 +225,20 @@ pub fn set_verified_email(
         .execute(conn)?;
     Ok(())
 }
+
+/// Gives an account without a verified address a new one to confirm.
+pub fn set_unverified_email(
+    conn: &mut Conn,
+    id: &str,
+    email: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    diesel::update(users::table.find(id).filter(users::email_key.is_null()))
+        .set((
+            users::email.eq(email),
+            users::email_verified_at.eq(None::<i64>),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -158,3 +158,72 @@ async fn addresses_that_are_not_addresses_are_refused_at_registration_with_the_f
         "{fields:?}"
     );
 }
+
+#[tokio::test]
+async fn a_new_address_takes_effect_only_once_confirmed_and_the_old_one_is_told() {
+    let smtp = SmtpServer::shared();
+    let app = app_mailing_to(&smtp).await;
+    let old = verified_user(&app, &smtp, "mover").await;
+    let tokens = app.signed_in("mover").await;
+    let new = unique_address("moved");
+    let change = |password: &'static str| {
+        app.client
+            .post(app.url("/api/me/email"))
+            .bearer_auth(&tokens.access)
+            .json(&json!({"email": new, "current_password": password}))
+            .send()
+    };
+    let wrong = assert_problem(
+        change("not my password at all").await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(wrong["errors"][0]["field"], "current_password");
+    let asked = change(PASSWORD).await.unwrap();
+    assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    let link = smtp.nth(&new, 1).await;
+
+    // Until the link is used the old address is still the account's.
+    crate::recovery::request_reset(&app, &new).await;
+    crate::recovery::request_reset(&app, &old).await;
+    let reset_to_old = smtp.nth(&old, 2).await;
+    assert!(reset_to_old.subject.contains("reset"));
+
+    let verified = app
+        .post_json(
+            "/api/auth/verify-email",
+            &json!({"token": link.token("/verify")}),
+        )
+        .await;
+    assert_eq!(verified.status(), StatusCode::OK);
+    let told = smtp.nth(&old, 3).await;
+    assert!(told.subject.contains("email address was changed") && told.text.contains(&new));
+    // From now on the new address is the one that resets.
+    crate::recovery::request_reset(&app, &format!(" {} ", new.to_uppercase())).await;
+    assert!(smtp.nth(&new, 2).await.subject.contains("reset"));
+}
+
+#[tokio::test]
+async fn the_change_email_page_sends_the_link_and_says_where() {
+    let smtp = SmtpServer::shared();
+    let app = app_mailing_to(&smtp).await;
+    let browser = app.browser();
+    browser.register("pagemover").await;
+    assert!(browser.page("/").await.contains("Add an email address"));
+    let new = unique_address("pagemoved");
+    let sent = browser
+        .submit(
+            "/account/email",
+            "/account/email",
+            &[("email", &new), ("current_password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let account = browser.page("/").await;
+    assert!(
+        account.contains(&format!("We sent a link to {new}")),
+        "{account}"
+    );
+    assert!(account.contains("not confirmed"));
+    smtp.nth(&new, 1).await;
+}

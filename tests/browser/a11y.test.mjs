@@ -86,6 +86,7 @@ const SIGNED_IN = {
   account: visit('/'),
   sessions: visit('/sessions'),
   'change password': visit('/account/password'),
+  'change email': visit('/account/email'),
   'change password with an error': async (page) => {
     await page.goto(server.base + '/account/password');
     await page.fill('#current_password', 'wrong wrong wrong');

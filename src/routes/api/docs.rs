@@ -28,7 +28,7 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
     ),
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::revoke,
-        me::me, password::change, events::my_events,
+        me::me, me::change_email, password::change, events::my_events,
         sessions::list, sessions::revoke_others, sessions::revoke_one,
         admin::users, admin::sessions, admin::revoke_session, admin::revoke_user_sessions,
         admin::disable_user, admin::enable_user, admin::throttles, admin::clear_throttle,

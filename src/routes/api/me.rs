@@ -1,13 +1,76 @@
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::Problem;
+use crate::auth::AuthService;
+use crate::auth::sessions::ClientInfo;
+use crate::error::{ApiError, Problem};
+use crate::routes::caller::LiveSession;
 use crate::routes::extractors::Bearer;
-use crate::routes::resource;
+use crate::routes::limits::{Limit, RateLimits};
+use crate::routes::{blocking, resource};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/me").get(me));
+    cfg.service(resource("/api/me").get(me))
+        .service(resource("/api/me/email").post(change_email));
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EmailChange {
+    /// The new address; it takes effect once the link mailed to it is used.
+    #[schema(example = "alice@new.example", max_length = 254)]
+    email: String,
+    #[schema(example = "correct horse battery staple")]
+    current_password: String,
+    /// The `device_token` from this client's sign-in (as for a password change).
+    #[schema(example = json!(null))]
+    device_token: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EmailChangeAsked {
+    /// Where the confirmation link went.
+    #[schema(example = "alice@new.example")]
+    pending_email: String,
+}
+
+/// Change the account's address: needs the current password; a link goes to the new address,
+/// and the change takes effect (and the old address is told) once it is used.
+#[utoipa::path(post, path = "/api/me/email", tag = "me", security(("bearer" = [])),
+    request_body = EmailChange,
+    responses(
+        (status = 202, description = "A confirmation link is on its way to the new address", body = EmailChangeAsked),
+        (status = 401, description = "Invalid token or ended session", body = Problem),
+        (status = 422, description = "Wrong current password, or not an address", body = Problem),
+        (status = 429, description = "Too many wrong current passwords, or too many attempts from this address", body = Problem),
+    ))]
+pub async fn change_email(
+    auth: web::Data<AuthService>,
+    limits: web::Data<RateLimits>,
+    LiveSession { caller, .. }: LiveSession,
+    body: web::Json<EmailChange>,
+    client: ClientInfo,
+) -> Result<HttpResponse, ApiError> {
+    // Checking the current password is a sign-in attempt: the same per-address limit.
+    limits.check(Limit::Login, client.ip.as_deref())?;
+    let EmailChange {
+        email,
+        current_password,
+        device_token,
+    } = body.into_inner();
+    let pending = blocking(move || {
+        auth.change_email(
+            &caller,
+            &email,
+            &current_password,
+            device_token.as_deref(),
+            &client,
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(EmailChangeAsked {
+        pending_email: pending,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]

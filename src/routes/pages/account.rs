@@ -31,6 +31,8 @@ struct AccountPage {
     role: String,
     created: String,
     is_admin: bool,
+    email: Option<String>,
+    email_verified: bool,
     activity: Vec<EventRow>,
 }
 
@@ -71,6 +73,8 @@ async fn account(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpRes
         role: user.user().role.to_string(),
         created: format::date(user.user().created_at),
         is_admin: user.user().is_admin(),
+        email: user.user().email.clone(),
+        email_verified: user.user().email_verified,
         activity,
     };
     Ok(render(StatusCode::OK, &page))

@@ -6,6 +6,7 @@ mod admin;
 mod admin_mail;
 mod confirm;
 mod csrf;
+mod email;
 mod events;
 mod format;
 mod guard;
@@ -51,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(recovery::configure)
     .configure(account::configure)
     .configure(password::configure)
+    .configure(email::configure)
     .configure(sessions::configure)
     .configure(admin::configure)
     .configure(admin_mail::configure)
