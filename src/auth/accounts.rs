@@ -90,6 +90,37 @@ impl AuthService {
         role: Role,
         client: &ClientInfo,
     ) -> Result<NewAccount, AuthError> {
+        self.create_user_as(None, username, password, email, role, client)
+    }
+
+    /// An admin creates an account for someone else: its password is random and never shown;
+    /// the admin gets a one-time link for the person to choose theirs (and an address, if
+    /// given, gets its confirmation link). Recorded with the admin as actor.
+    pub fn create_user_by_admin(
+        &self,
+        admin: &Admin,
+        username: &str,
+        email: Option<&str>,
+        role: Role,
+        client: &ClientInfo,
+    ) -> Result<(Account, String), AuthError> {
+        let password = super::random_token()?;
+        let email = email.map(str::trim).filter(|e| !e.is_empty());
+        let created =
+            self.create_user_as(admin.actor_id(), username, &password, email, role, client)?;
+        let link = self.reset_link_by_admin(admin, &created.account.id, client)?;
+        Ok((created.account, link))
+    }
+
+    fn create_user_as(
+        &self,
+        actor: Option<&str>,
+        username: &str,
+        password: &str,
+        email: Option<&str>,
+        role: Role,
+        client: &ClientInfo,
+    ) -> Result<NewAccount, AuthError> {
         let email = email.map(|e| parse_email(e, "email")).transpose();
         // Every field's problem at once.
         let ((username, password), email) = match (self.checked_account(username, password), email)
@@ -126,7 +157,9 @@ impl AuthService {
                 Err(DbError::Conflict) => return Err(AuthError::UsernameTaken),
                 other => other?,
             };
-            let event = AuditEvent::success(EventKind::Registered).user(&user.id);
+            let event = AuditEvent::success(EventKind::Registered)
+                .user(&user.id)
+                .actor(actor);
             self.audit_in(conn, event, client, now)?;
             if let Some(email) = &email {
                 self.send_verification_in(conn, &user, email, now)?;
@@ -321,6 +354,13 @@ impl AuthService {
                 .actor(acting_user);
             Ok(self.audit_in(conn, event, client, now)?)
         })
+    }
+
+    /// The account with this id, for an admin.
+    pub fn account(&self, _: &Admin, user_id: &UserId) -> Result<Account, AuthError> {
+        db::users::find_by_id(&mut *self.db.conn()?, user_id.as_str())?
+            .map(|user| Account::from(&user))
+            .ok_or(AuthError::UserNotFound)
     }
 
     /// The id of the user with this username (for the CLI).

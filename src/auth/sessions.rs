@@ -241,16 +241,18 @@ impl AuthService {
         Ok(())
     }
 
+    /// Users, oldest first; `search` keeps those whose username or address contains it.
     pub fn list_users(
         &self,
         _: &Admin,
+        search: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> Result<Page<UserSummary>, AuthError> {
         let at = self.config.lifetimes.live_at(self.clock.now());
         let mut conn = self.db.conn()?;
-        let users = db::users::page(&mut conn, limit, offset)?;
-        let total = db::users::count(&mut conn)?;
+        let search = search.map(str::trim).filter(|s| !s.is_empty());
+        let (users, total) = db::users::page(&mut conn, search, limit, offset)?;
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
         let counts = db::users::live_session_counts(&mut conn, &ids, at)?;
         let items = users

@@ -128,7 +128,7 @@ fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<()
             Ok(())
         }
         UserCommand::List => {
-            let page = auth.list_users(&operator, LIST_LIMIT, 0)?;
+            let page = auth.list_users(&operator, None, LIST_LIMIT, 0)?;
             println!(
                 "{:<36}  {:<24} {:<6} {:<21} {:>5}  disabled",
                 "id", "username", "role", "created", "live"

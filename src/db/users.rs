@@ -48,14 +48,46 @@ pub fn find_by_id_locked(conn: &mut Conn, id: &str) -> Result<Option<User>, DbEr
     })
 }
 
-/// One page of users, oldest first.
-pub fn page(conn: &mut Conn, limit: i64, offset: i64) -> Result<Vec<User>, DbError> {
-    Ok(users::table
+/// One page of users, oldest first, with how many match. `search`: a part of the username
+/// key or of the address (any case), matched literally (`%` and `_` are not wildcards).
+pub fn page(
+    conn: &mut Conn,
+    search: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<User>, i64), DbError> {
+    let pattern = search.map(|text| {
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let filtered = || {
+        let mut query = users::table.into_boxed();
+        if let Some(pattern) = &pattern {
+            query = query.filter(
+                users::username_key
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "lower(coalesce(email, '')) LIKE ",
+                    )
+                    .bind::<diesel::sql_types::Text, _>(pattern.clone())
+                    .sql(" ESCAPE '\\'")),
+            );
+        }
+        query
+    };
+    let rows = filtered()
         .order((users::created_at.asc(), users::id.asc()))
         .limit(limit)
         .offset(offset)
         .select(User::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    let total = filtered().count().get_result(conn)?;
+    Ok((rows, total))
 }
 
 /// Deletes a user (their sessions and refresh tokens go with them); returns whether one existed.

@@ -10,6 +10,7 @@ mod access_tokens;
 mod addresses;
 mod admin;
 mod admin_audit;
+mod admin_console;
 mod audit;
 mod audit_page;
 mod bad_input;

@@ -114,7 +114,7 @@ pub async fn users(
 ) -> Result<HttpResponse, ApiError> {
     let paging = paging.checked()?;
     let (limit, offset) = paging.limit_offset();
-    let page = blocking(move || auth.list_users(&admin, limit, offset)).await?;
+    let page = blocking(move || auth.list_users(&admin, None, limit, offset)).await?;
     Ok(
         HttpResponse::Ok().json(PageBody::new(page, &paging, |summary| UserBody {
             disabled: summary.user.disabled_at.is_some(),

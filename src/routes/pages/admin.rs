@@ -73,6 +73,10 @@ pub struct UserRow {
     /// Where the enable or disable button posts.
     pub toggle_action: String,
     pub reset_link_action: String,
+    pub role_action: String,
+    pub delete_action: String,
+    /// The role the role button gives.
+    pub other_role: &'static str,
     pub username: String,
     pub email: Option<String>,
     pub email_verified: bool,
@@ -97,6 +101,7 @@ struct UsersPage {
     total: i64,
     pager: Pager,
     back: String,
+    search: String,
 }
 
 #[derive(Template)]
@@ -116,6 +121,8 @@ struct SessionsPage {
 struct ListQuery {
     page: Option<i64>,
     user_id: Option<String>,
+    /// Users: a part of the username or address.
+    q: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -138,7 +145,10 @@ async fn users(
     request: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let (page, offset) = page_and_offset(query.page);
-    let listing = blocking(move || auth.list_users(&admin, PER_PAGE, offset)).await?;
+    let search = query.q.clone().unwrap_or_default();
+    let wanted = search.clone();
+    let listing =
+        blocking(move || auth.list_users(&admin, Some(&wanted), PER_PAGE, offset)).await?;
     let users = listing
         .items
         .into_iter()
@@ -160,6 +170,13 @@ async fn users(
                 },
             ),
             reset_link_action: links::admin_user_action(summary.user.id.as_str(), "reset-link"),
+            role_action: links::admin_user_action(summary.user.id.as_str(), "role"),
+            delete_action: links::admin_user_action(summary.user.id.as_str(), "delete"),
+            other_role: if summary.user.is_admin() {
+                "user"
+            } else {
+                "admin"
+            },
             email: summary.user.email.clone(),
             email_verified: summary.user.email_verified,
             username: summary.user.username,
@@ -173,8 +190,14 @@ async fn users(
             layout: me.layout(),
             users,
             total: listing.total,
-            pager: Pager::new("/admin/users", &[], page, listing.total),
+            pager: Pager::new(
+                "/admin/users",
+                &[("q", search.as_str())][..usize::from(!search.is_empty())],
+                page,
+                listing.total,
+            ),
             back: current_path(&request),
+            search,
         },
     ))
 }
@@ -197,7 +220,7 @@ async fn sessions(
     let wanted = filter.clone().map(UserId::from);
     let (listing, users) = blocking(move || {
         let listing = auth.list_live_sessions(&admin, wanted.as_ref(), PER_PAGE, offset)?;
-        let users = auth.list_users(&admin, FILTER_CHOICES, 0)?;
+        let users = auth.list_users(&admin, None, FILTER_CHOICES, 0)?;
         Ok((listing, users))
     })
     .await?;
@@ -369,7 +392,7 @@ async fn clear_throttle(
 
 /// Shows how an admin action went as a flash message: success, or a refusal the admin can act
 /// on (already ended, no such user...). Only our own failures become an error page.
-fn flash_outcome<T>(
+pub(super) fn flash_outcome<T>(
     page: &actix_session::Session,
     outcome: Result<T, ApiError>,
     success: impl FnOnce(T) -> String,
@@ -388,7 +411,7 @@ fn flash_outcome<T>(
 }
 
 /// Back to the admin page the form was on (a local path only).
-fn back_to(back: &str) -> String {
+pub(super) fn back_to(back: &str) -> String {
     match local_next(Some(back)) {
         path if path.starts_with("/admin/") => path,
         _ => "/admin/sessions".into(),

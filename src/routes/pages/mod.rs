@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod admin_mail;
+mod admin_users;
 mod confirm;
 mod csrf;
 mod email;
@@ -56,6 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(sessions::configure)
     .configure(admin::configure)
     .configure(admin_mail::configure)
+    .configure(admin_users::configure)
     .configure(events::configure);
 }
 
