@@ -156,3 +156,69 @@ async fn the_outbox_is_for_admins_only_and_refuses_an_unknown_status() {
     let bad = app.get("/api/admin/outbox?status=lost", &admin).await;
     assert_problem(bad, StatusCode::BAD_REQUEST).await;
 }
+
+#[tokio::test]
+async fn the_development_server_without_smtp_prints_the_link_of_each_mail_in_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::process::start_binary_with(dir.path(), "4", &[("LATCHKEY_LOG", "info")]);
+    let email = unique_address("devlog");
+    let registered = reqwest::Client::new()
+        .post(format!("{}/api/auth/register", server.base))
+        .json(&json!({"username": "devlog", "password": PASSWORD, "email": email}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut seen = String::new();
+    while std::time::Instant::now() < deadline {
+        while let Ok(line) = server.log.try_recv() {
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        if seen.contains(&format!("{}/verify?token=", server.base)) {
+            assert!(seen.contains("LATCHKEY_SMTP_URL"), "the log says why");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no link in the log:\n{seen}");
+}
+
+#[tokio::test]
+async fn metrics_count_the_outbox_by_status_and_the_send_outcomes() {
+    let smtp = SmtpServer::shared();
+    let url = smtp.url();
+    let app = spawn_app_with(move |s| {
+        s.metrics = true;
+        s.smtp_url = Some(latchkey::config::Secret::new(url));
+    })
+    .await;
+    let email = unique_address("counted");
+    register_with(&app, "counted", &email).await;
+    smtp.wait_for(&email, 1).await;
+    for _ in 0..100 {
+        let text = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains(r#"latchkey_mail_outbox{status="sent"} 1"#) {
+            assert!(
+                text.contains(r#"latchkey_mail_outbox{status="pending"} 0"#),
+                "{text}"
+            );
+            assert!(
+                text.contains(r#"latchkey_mail_sends_total{outcome="sent"} 1"#),
+                "{text}"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the sent mail was not counted");
+}

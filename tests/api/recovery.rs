@@ -93,10 +93,28 @@ async fn a_forgotten_password_is_reset_with_the_link_from_a_real_mail() {
         app.login("forgetful", PASSWORD).await.status(),
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        app.login("forgetful", NEW_PASSWORD).await.status(),
-        StatusCode::OK
-    );
+    let signed_in = app.login("forgetful", NEW_PASSWORD).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let after = crate::helpers::Tokens::from_body(&signed_in.json().await.unwrap());
+    let events: Value = app
+        .get("/api/me/events", &after.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "password_reset_requested",
+        "password_reset_completed",
+        "email_verified",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
     let told = smtp.nth(&email, 3).await;
     assert!(
         told.subject.contains("password was changed"),
@@ -109,12 +127,49 @@ async fn a_forgotten_password_is_reset_with_the_link_from_a_real_mail() {
     assert_eq!(problem["code"], "invalid_link");
 }
 
+/// The per-token limit lets 5 of 20 HTTP confirms through at once; the claim itself is raced
+/// by 20 threads of the server's own domain service, each with its own connection.
 #[tokio::test]
 async fn twenty_racing_confirms_of_one_link_set_exactly_one_password() {
     let smtp = SmtpServer::shared();
     let app = app_mailing_to(&smtp).await;
     let email = verified_user(&app, &smtp, "raced").await;
     request_reset(&app, "raced").await;
+    let token = smtp.nth(&email, 2).await.token("/reset");
+    let auth = app.auth();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(20));
+    let threads: Vec<_> = (0..20)
+        .map(|i| {
+            let (auth, token, barrier) = (auth.clone(), token.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let client = latchkey::auth::sessions::ClientInfo::command_line();
+                barrier.wait();
+                auth.confirm_password_reset(
+                    &token,
+                    &format!("racing passphrase number {i}"),
+                    &client,
+                )
+                .map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let won = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(won, 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.as_ref().is_ok_and(|_| true) || o.as_ref().unwrap_err().contains("link")),
+        "{outcomes:?}"
+    );
+}
+
+#[tokio::test]
+async fn twenty_racing_confirms_over_http_set_one_password_and_the_rest_are_refused() {
+    let smtp = SmtpServer::shared();
+    let app = app_mailing_to(&smtp).await;
+    let email = verified_user(&app, &smtp, "racedhttp").await;
+    request_reset(&app, "racedhttp").await;
     let token = smtp.nth(&email, 2).await.token("/reset");
     let attempts = (0..20).map(|i| {
         let (app, token) = (&app, token.clone());
@@ -136,6 +191,19 @@ async fn twenty_racing_confirms_of_one_link_set_exactly_one_password() {
             || *s == StatusCode::TOO_MANY_REQUESTS),
         "{statuses:?}"
     );
+}
+
+#[tokio::test]
+async fn one_token_gets_five_tries_at_once_then_waits() {
+    let app = crate::helpers::spawn_app_with(|s| s.rate_limit = false).await;
+    let made_up = "x".repeat(43);
+    for _ in 0..5 {
+        let tried = confirm(&app, &made_up, NEW_PASSWORD).await;
+        assert_eq!(tried.status(), StatusCode::BAD_REQUEST);
+    }
+    let waits = confirm(&app, &made_up, NEW_PASSWORD).await;
+    assert!(waits.headers().contains_key("retry-after"));
+    assert_problem(waits, StatusCode::TOO_MANY_REQUESTS).await;
 }
 
 #[tokio::test]

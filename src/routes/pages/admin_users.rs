@@ -40,8 +40,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// Every field has a default: a non-admin gets the 403 page (the guard), not a form error.
 #[derive(Deserialize)]
 struct NewUserForm {
+    #[serde(default)]
     username: String,
     #[serde(default)]
     email: String,
@@ -51,6 +53,7 @@ struct NewUserForm {
 
 #[derive(Deserialize)]
 struct RoleForm {
+    #[serde(default)]
     role: String,
     #[serde(default)]
     back: String,
