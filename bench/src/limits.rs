@@ -56,6 +56,7 @@ pub fn rotations_per_second(dir: &Path, time: Duration) -> f64 {
         .create_user(
             "rotation-limit",
             "correct horse battery staple",
+            None,
             latchkey::auth::types::Role::User,
             &client,
         )

@@ -11,7 +11,6 @@ use super::input::{
     Username, check_new_password, normalise_password, parse_username, username_key,
 };
 use super::sessions::ClientInfo;
-use super::throttle::{Checked, Counter};
 use super::types::{Account, Role, UserId};
 use crate::db::models::{NewUser, User};
 use crate::db::{self, Conn, DbError};
@@ -93,26 +92,7 @@ impl AuthService {
         self.create_user_as(None, username, password, email, role, client)
     }
 
-    /// An admin creates an account for someone else: its password is random and never shown;
-    /// the admin gets a one-time link for the person to choose theirs (and an address, if
-    /// given, gets its confirmation link). Recorded with the admin as actor.
-    pub fn create_user_by_admin(
-        &self,
-        admin: &Admin,
-        username: &str,
-        email: Option<&str>,
-        role: Role,
-        client: &ClientInfo,
-    ) -> Result<(Account, String), AuthError> {
-        let password = super::random_token()?;
-        let email = email.map(str::trim).filter(|e| !e.is_empty());
-        let created =
-            self.create_user_as(admin.actor_id(), username, &password, email, role, client)?;
-        let link = self.reset_link_by_admin(admin, &created.account.id, client)?;
-        Ok((created.account, link))
-    }
-
-    fn create_user_as(
+    pub(super) fn create_user_as(
         &self,
         actor: Option<&str>,
         username: &str,
@@ -240,38 +220,6 @@ impl AuthService {
         })
     }
 
-    /// The current-password check before a change to a signed-in account: throttled exactly
-    /// like a sign-in, and recorded as `event` when refused. Ok only for the right password.
-    pub(super) fn check_current_password<'a>(
-        &self,
-        caller: &Caller,
-        current_password: &str,
-        device_token: Option<&str>,
-        event: impl Fn(Outcome) -> AuditEvent<'a>,
-        client: &ClientInfo,
-    ) -> Result<(Checked, Counter), AuthError> {
-        let user = caller.user_row();
-        let now = self.clock.now();
-        let counter = self.counter_for(&user.username_key, Some(user), device_token, now);
-        let checked = match self.check_password(&counter, Some(user), current_password, now) {
-            Err(AuthError::Throttled { retry_after }) => {
-                let refused = event(Outcome::Denied).detail("too many failed attempts");
-                self.audit(refused, client)?;
-                return Err(AuthError::Throttled { retry_after });
-            }
-            other => other?,
-        };
-        if !checked.verified {
-            let failed = event(Outcome::Failure).detail("wrong current password");
-            self.record_failed_check(&counter, now, failed, client)?;
-            return Err(AuthError::Invalid(vec![FieldError::new(
-                "current_password",
-                "Your current password is not right.",
-            )]));
-        }
-        Ok((checked, counter))
-    }
-
     /// Disables a user: every session ends and sign-ins are refused (with the generic message)
     /// until an admin enables the account again. Returns how many sessions were revoked, or
     /// `Already` (and records nothing) when the account was disabled before.
@@ -354,13 +302,6 @@ impl AuthService {
                 .actor(acting_user);
             Ok(self.audit_in(conn, event, client, now)?)
         })
-    }
-
-    /// The account with this id, for an admin.
-    pub fn account(&self, _: &Admin, user_id: &UserId) -> Result<Account, AuthError> {
-        db::users::find_by_id(&mut *self.db.conn()?, user_id.as_str())?
-            .map(|user| Account::from(&user))
-            .ok_or(AuthError::UserNotFound)
     }
 
     /// The id of the user with this username (for the CLI).

@@ -5,6 +5,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod clock;
+mod console;
 mod cpu_pool;
 pub mod devices;
 pub mod email;

@@ -16,10 +16,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::AuthService;
-use super::access::Admin;
-use super::audit::AuditEvent;
+use super::access::{Admin, Caller};
+use super::audit::{AuditEvent, Outcome};
 use super::devices::{self, TrustedDevice};
-use super::error::AuthError;
+use super::error::{AuthError, FieldError};
 use super::input::username_key;
 use super::sessions::ClientInfo;
 use crate::db::models::{SignInThrottle, User};
@@ -212,6 +212,38 @@ impl AuthService {
             verified,
             earlier_failures: throttle.is_some(),
         })
+    }
+
+    /// The current-password check before a change to a signed-in account: throttled exactly
+    /// like a sign-in, and recorded as `event` when refused. Ok only for the right password.
+    pub(super) fn check_current_password<'a>(
+        &self,
+        caller: &Caller,
+        current_password: &str,
+        device_token: Option<&str>,
+        event: impl Fn(Outcome) -> AuditEvent<'a>,
+        client: &ClientInfo,
+    ) -> Result<(Checked, Counter), AuthError> {
+        let user = caller.user_row();
+        let now = self.clock.now();
+        let counter = self.counter_for(&user.username_key, Some(user), device_token, now);
+        let checked = match self.check_password(&counter, Some(user), current_password, now) {
+            Err(AuthError::Throttled { retry_after }) => {
+                let refused = event(Outcome::Denied).detail("too many failed attempts");
+                self.audit(refused, client)?;
+                return Err(AuthError::Throttled { retry_after });
+            }
+            other => other?,
+        };
+        if !checked.verified {
+            let failed = event(Outcome::Failure).detail("wrong current password");
+            self.record_failed_check(&counter, now, failed, client)?;
+            return Err(AuthError::Invalid(vec![FieldError::new(
+                "current_password",
+                "Your current password is not right.",
+            )]));
+        }
+        Ok((checked, counter))
     }
 
     /// Counts a failed check against its counter and records why it failed.

@@ -95,10 +95,6 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<bool, DbError> {
     Ok(diesel::delete(users::table.find(id)).execute(conn)? > 0)
 }
 
-pub fn count(conn: &mut Conn) -> Result<i64, DbError> {
-    Ok(users::table.count().get_result(conn)?)
-}
-
 /// Live-session counts for the given users (users without live sessions are absent).
 pub fn live_session_counts(
     conn: &mut Conn,
