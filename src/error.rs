@@ -62,6 +62,13 @@ pub struct Problem {
     /// The fields at fault, for 422 answers.
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<Vec<FieldProblem>>,
+    /// With `mfa_required`: the token that lets `POST /api/auth/mfa` finish this sign-in
+    /// (single use, a few minutes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa_token: Option<String>,
+    /// With `mfa_required`: what the second step accepts (`totp`, `recovery_code`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    methods: Option<Vec<&'static str>>,
 }
 
 /// One invalid field and what to do about it.
@@ -212,6 +219,52 @@ impl ApiError {
                      an administrator to reset yours."
                         .into(),
                 ),
+                AuthError::SecondFactorRequired(_) => (
+                    S::UNAUTHORIZED,
+                    "mfa_required",
+                    "The password is right; finish signing in with a second factor: POST \
+                     /api/auth/mfa with this mfa_token and a code of one of the methods."
+                        .into(),
+                ),
+                AuthError::SignInStepInvalid => (
+                    S::UNAUTHORIZED,
+                    "mfa_token_invalid",
+                    "This sign-in step expired or was already finished; sign in again with your \
+                     password."
+                        .into(),
+                ),
+                AuthError::WrongSecondFactor => (
+                    S::UNAUTHORIZED,
+                    "invalid_second_factor",
+                    "That code is not right, or it was used already. Use the current code from \
+                     your authenticator app, or an unused recovery code."
+                        .into(),
+                ),
+                AuthError::TotpAlreadyActive => (
+                    S::CONFLICT,
+                    "totp_already_active",
+                    "An authenticator app is already set up; remove it first to set up another."
+                        .into(),
+                ),
+                AuthError::TotpNotStarted => (
+                    S::CONFLICT,
+                    "totp_not_started",
+                    "No set-up is waiting for a first code; start setting up the authenticator \
+                     app again."
+                        .into(),
+                ),
+                AuthError::NoSecondFactor => (
+                    S::CONFLICT,
+                    "no_second_factor",
+                    "Set up an authenticator app first; recovery codes are its backup.".into(),
+                ),
+                AuthError::ReauthenticationRequired => (
+                    S::FORBIDDEN,
+                    "reauthentication_required",
+                    "This change needs a recent sign-in: confirm who you are (POST \
+                     /api/me/reauthenticate, or the page it sends you to) and try again."
+                        .into(),
+                ),
                 AuthError::Storage(DbError::Pool(_) | DbError::Unavailable(_)) => (
                     S::SERVICE_UNAVAILABLE,
                     "busy",
@@ -336,6 +389,13 @@ impl ResponseError for ApiError {
             }
             _ => None,
         };
+        let (mfa_token, methods) = match self {
+            ApiError::Auth(AuthError::SecondFactorRequired(pending)) => (
+                Some(pending.mfa_token.clone()),
+                Some(pending.methods.iter().map(|m| m.as_str()).collect()),
+            ),
+            _ => (None, None),
+        };
         let problem = Problem {
             kind: "about:blank",
             title: status.canonical_reason().unwrap_or("Error"),
@@ -343,6 +403,8 @@ impl ResponseError for ApiError {
             detail,
             code,
             errors,
+            mfa_token,
+            methods,
         };
         let mut response = HttpResponse::build(status);
         response.content_type(PROBLEM_CONTENT_TYPE);

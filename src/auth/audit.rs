@@ -55,6 +55,14 @@ pub enum EventKind {
     PasswordResetCompleted,
     EmailVerified,
     EmailChanged,
+    SecondFactorAdded,
+    SecondFactorRemoved,
+    SecondFactorUsed,
+    SecondFactorFailed,
+    RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
+    SecondFactorsReset,
+    Reauthenticated,
 }
 
 impl EventKind {

@@ -58,6 +58,25 @@ pub enum AuthError {
     /// Production without an SMTP server: nothing can be mailed.
     #[error("password reset by email is off on this server")]
     EmailRecoveryOff,
+    /// The password was right and the account has a second factor: the sign-in finishes
+    /// with the challenge's token and one of its methods.
+    #[error("a second factor is needed to finish signing in")]
+    SecondFactorRequired(Box<crate::auth::factors::PendingSignIn>),
+    /// The second step's token is unknown, expired, used, or void (the account changed).
+    #[error("the sign-in step expired or was already used")]
+    SignInStepInvalid,
+    #[error("that code is not right, or was used already")]
+    WrongSecondFactor,
+    #[error("an authenticator app is already set up")]
+    TotpAlreadyActive,
+    #[error("no authenticator app set-up is waiting for its first code")]
+    TotpNotStarted,
+    #[error("the account has no second factor")]
+    NoSecondFactor,
+    /// A sensitive action on a session whose last proof of identity is older than the
+    /// re-authentication window.
+    #[error("confirm who you are first")]
+    ReauthenticationRequired,
     #[error(transparent)]
     Storage(#[from] DbError),
     #[error("internal error: {0}")]

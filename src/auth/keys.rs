@@ -1,8 +1,6 @@
 //! Signing keys: Ed25519 pairs kept in the database (so every instance shares them) with the
 //! private half sealed under a key derived from the server secret.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use ed25519_dalek::SigningKey as Ed25519Key;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use sha2::{Digest, Sha256};
@@ -16,7 +14,6 @@ use crate::db::{self, Conn};
 
 const ALGORITHM: &str = "EdDSA";
 const SEAL_LABEL: &str = "signing-key-seal";
-const NONCE_LEN: usize = 12;
 
 /// A key as the CLI lists it.
 #[derive(Debug, Clone)]
@@ -36,10 +33,6 @@ fn thumbprint(public: &[u8; 32]) -> String {
     super::b64url(&Sha256::digest(canonical.as_bytes()))
 }
 
-fn cipher(secret: &ServerSecret) -> ChaCha20Poly1305 {
-    ChaCha20Poly1305::new(secret.derive_key(SEAL_LABEL).as_ref().into())
-}
-
 /// Creates a key pair and stores it; returns its kid. Call inside a write transaction, so the
 /// generation cannot be taken twice.
 pub fn create(conn: &mut Conn, secret: &ServerSecret, now: i64) -> Result<String, AuthError> {
@@ -49,20 +42,8 @@ pub fn create(conn: &mut Conn, secret: &ServerSecret, now: i64) -> Result<String
     let public = key.verifying_key().to_bytes();
     let kid = thumbprint(&public);
 
-    let mut nonce = [0u8; NONCE_LEN];
-    super::random_fill(&mut nonce)?;
     // The kid is bound as associated data: a sealed key moved to another row does not open.
-    let ciphertext = cipher(secret)
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: seed.as_ref(),
-                aad: kid.as_bytes(),
-            },
-        )
-        .map_err(|_| AuthError::Internal("sealing the signing key failed".into()))?;
-    let mut sealed = nonce.to_vec();
-    sealed.extend_from_slice(&ciphertext);
+    let sealed = super::sealing::seal(secret, SEAL_LABEL, kid.as_bytes(), seed.as_ref())?;
 
     let generation = db::keys::next_generation(conn)?;
     db::keys::insert(
@@ -84,26 +65,12 @@ fn unseal(
     kid: &str,
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, AuthError> {
-    let wrong_secret = || {
+    super::sealing::open(secret, SEAL_LABEL, kid.as_bytes(), sealed).ok_or_else(|| {
         AuthError::Internal(format!(
             "signing key {kid} does not open with this server secret; start with the secret it \
              was created with (LATCHKEY_SECRET or data/secret.key from your backup)"
         ))
-    };
-    if sealed.len() <= NONCE_LEN {
-        return Err(wrong_secret());
-    }
-    let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-    cipher(secret)
-        .decrypt(
-            Nonce::from_slice(nonce),
-            Payload {
-                msg: ciphertext,
-                aad: kid.as_bytes(),
-            },
-        )
-        .map(Zeroizing::new)
-        .map_err(|_| wrong_secret())
+    })
 }
 
 /// Makes sure there is a key to sign with, creating the first one on a new database.
@@ -233,21 +200,10 @@ mod tests {
     fn a_sealed_key_opens_only_with_its_secret_and_kid() {
         let secret = ServerSecret::from_bytes(vec![1u8; 32]).unwrap();
         let other = ServerSecret::from_bytes(vec![2u8; 32]).unwrap();
-        let nonce = [9u8; NONCE_LEN];
-        let ciphertext = cipher(&secret)
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: b"seed",
-                    aad: b"kid",
-                },
-            )
-            .unwrap();
-        let sealed = [nonce.as_slice(), &ciphertext].concat();
+        let sealed = super::super::sealing::seal(&secret, SEAL_LABEL, b"kid", b"seed").unwrap();
         assert_eq!(unseal(&secret, "kid", &sealed).unwrap().as_slice(), b"seed");
         assert!(unseal(&other, "kid", &sealed).is_err());
         assert!(unseal(&secret, "other-kid", &sealed).is_err());
-        assert!(unseal(&secret, "kid", &sealed[..5]).is_err());
     }
 
     fn key_created_at(created_at: i64) -> SigningKey {

@@ -11,6 +11,7 @@ pub mod devices;
 pub mod email;
 mod email_change;
 pub mod error;
+pub mod factors;
 pub mod input;
 pub mod key_service;
 pub mod keys;
@@ -19,6 +20,7 @@ pub mod password;
 mod password_set;
 pub mod recovery;
 pub mod refresh;
+mod sealing;
 pub mod secret;
 pub mod sessions;
 mod sign_in;
@@ -61,6 +63,8 @@ pub struct AuthConfig {
     pub jwks_max_age_seconds: i64,
     /// Whether a lost refresh answer can be fetched again after the reuse grace window.
     pub refresh_retry: refresh::RefreshRetry,
+    /// Sensitive changes need the session's last proof of identity to be this recent.
+    pub reauth_window_seconds: i64,
     pub mail: MailPolicy,
 }
 
@@ -202,6 +206,8 @@ impl AuthService {
             sid: session.id.clone(),
             email: user.email.clone(),
             email_verified: types::email_verified(user),
+            amr: factors::amr_claim(&session.amr),
+            acr: factors::acr_of(&session.amr).to_owned(),
             iat: now,
             nbf: now,
             exp: now + ttl,

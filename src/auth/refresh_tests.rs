@@ -19,6 +19,8 @@ fn session(now: i64) -> Session {
         revoked_reason: None,
         user_agent: None,
         ip: None,
+        amr: "pwd".into(),
+        authenticated_at: now,
     }
 }
 

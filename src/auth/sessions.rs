@@ -131,6 +131,8 @@ pub struct SessionView {
 pub struct UserSummary {
     pub user: Account,
     pub live_sessions: i64,
+    /// An authenticator app is set up.
+    pub totp: bool,
 }
 
 /// One page of a listing.
@@ -255,10 +257,13 @@ impl AuthService {
         let (users, total) = db::users::page(&mut conn, search, limit, offset)?;
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
         let counts = db::users::live_session_counts(&mut conn, &ids, at)?;
+        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let with_totp = db::totp::confirmed_among(&mut conn, &id_refs)?;
         let items = users
             .into_iter()
             .map(|user| UserSummary {
                 live_sessions: counts.get(&user.id).copied().unwrap_or(0),
+                totp: with_totp.contains(&user.id),
                 user: Account::from(&user),
             })
             .collect();
@@ -347,7 +352,9 @@ impl AuthService {
             sessions,
             throttles: self.prune_throttles(now)?,
             events: self.prune_events(now)?,
-            links: db::one_time_tokens::delete_expired(&mut *self.db.conn()?, now)?,
+            // Links, and sign-ins that waited for a second factor and were never finished.
+            links: db::one_time_tokens::delete_expired(&mut *self.db.conn()?, now)?
+                + db::challenges::delete_expired(&mut *self.db.conn()?, now)?,
             mails: db::outbox::delete_settled(
                 &mut *self.db.conn()?,
                 now - self.config.audit_retention_seconds,

@@ -4,6 +4,7 @@
 use super::accounts::NewAccount;
 use super::audit::{AuditEvent, EventKind, Outcome};
 use super::error::AuthError;
+use super::factors::{self, SignInMethod};
 use super::input::{could_be_a_username, normalise_password, username_key};
 use super::refresh::RefreshSecret;
 use super::sessions::ClientInfo;
@@ -12,8 +13,8 @@ use super::{AuthService, IssuedTokens};
 use crate::db::models::{NewRefreshToken, NewSession, Session, User};
 use crate::db::{self, Conn};
 
-/// A stored hash to replace by one at the configured cost, once the session starts.
-struct Rehash {
+/// A stored hash to replace by one at the configured cost, once the password was found right.
+pub(super) struct Rehash {
     old: String,
     new: String,
 }
@@ -75,7 +76,19 @@ impl AuthService {
             None
         };
         let clear = checked.earlier_failures.then_some(&counter);
-        let (session, secret) = self.start_session(&user, client, None, clear, rehash)?;
+        let methods = factors::methods_in(&mut *self.db.conn()?, &user.id)?;
+        if !methods.is_empty() {
+            return Err(self.await_second_factor(&user, methods, clear, rehash)?);
+        }
+        let (session, secret) = self.start_session(
+            &user,
+            client,
+            None,
+            clear,
+            rehash,
+            SignInMethod::Password,
+            |_| Ok(()),
+        )?;
         let mut tokens = self.issue(&user, &session, &secret, session.created_at)?;
         tokens.device_token = Some(self.device_token_for(&user, &counter, now)?);
         Ok(tokens)
@@ -88,22 +101,75 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AuthError> {
         let user = new.row();
-        let (session, secret) =
-            self.start_session(user, client, Some("new account"), None, None)?;
+        let (session, secret) = self.start_session(
+            user,
+            client,
+            Some("new account"),
+            None,
+            None,
+            SignInMethod::Password,
+            |_| Ok(()),
+        )?;
         self.issue(user, &session, &secret, session.created_at)
+    }
+
+    /// The password was right and the account has a second factor: no session yet, but a
+    /// challenge the second step finishes (`complete_sign_in`). Recorded only if the account
+    /// is still as the check saw it, like a session.
+    fn await_second_factor(
+        &self,
+        user: &User,
+        methods: Vec<factors::Method>,
+        clear_failures: Option<&Counter>,
+        rehash: Option<Rehash>,
+    ) -> Result<AuthError, AuthError> {
+        let now = self.clock.now();
+        let pending = db::write_transaction(&mut *self.db.conn()?, |conn| {
+            self.password_step_in(conn, user, clear_failures, rehash.as_ref())?;
+            self.open_challenge_in(conn, user, methods, now)
+        })?;
+        Ok(AuthError::SecondFactorRequired(Box::new(pending)))
+    }
+
+    /// Inside the write that follows a right password: the account must be unchanged since it
+    /// was read (see `start_session`); the password's throttle is cleared and its hash upgraded.
+    fn password_step_in(
+        &self,
+        conn: &mut Conn,
+        user: &User,
+        clear_failures: Option<&Counter>,
+        rehash: Option<&Rehash>,
+    ) -> Result<(), AuthError> {
+        if !account_unchanged(conn, user)? {
+            return Err(AuthError::InvalidCredentials);
+        }
+        if let Some(counter) = clear_failures {
+            self.clear_counter(conn, counter)?;
+        }
+        if let Some(rehash) = rehash {
+            db::users::upgrade_password_hash(conn, &user.id, &rehash.old, &rehash.new)?;
+        }
+        Ok(())
     }
 
     /// Inserts the session with its first refresh token, only if the account is as `user` was
     /// read before the (slow) password check: still there, enabled, and with the same
     /// `auth_epoch` (a password change, a disable or "sign out everywhere" since then bumped it,
-    /// and must win over a sign-in that was still checking the old password).
-    fn start_session(
+    /// and must win over a sign-in that was still checking the old password). `also` runs in
+    /// the same transaction (the second step claims its challenge and code there).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "each is one part of how this sign-in went"
+    )]
+    pub(super) fn start_session(
         &self,
         user: &User,
         client: &ClientInfo,
         detail: Option<&'static str>,
         clear_failures: Option<&Counter>,
         rehash: Option<Rehash>,
+        method: SignInMethod,
+        also: impl FnOnce(&mut Conn) -> Result<(), AuthError>,
     ) -> Result<(Session, RefreshSecret), AuthError> {
         let now = self.clock.now();
         let session_id = super::random_uuid()?;
@@ -116,17 +182,12 @@ impl AuthService {
             expires_at: now + self.config.lifetimes.absolute,
             user_agent: client.user_agent.as_deref(),
             ip: client.ip.as_deref(),
+            amr: method.amr(),
+            authenticated_at: now,
         };
         db::write_transaction(&mut *self.db.conn()?, |conn| {
-            if !account_unchanged(conn, user)? {
-                return Err(AuthError::InvalidCredentials);
-            }
-            if let Some(counter) = clear_failures {
-                self.clear_counter(conn, counter)?;
-            }
-            if let Some(rehash) = &rehash {
-                db::users::upgrade_password_hash(conn, &user.id, &rehash.old, &rehash.new)?;
-            }
+            self.password_step_in(conn, user, clear_failures, rehash.as_ref())?;
+            also(conn)?;
             db::sessions::insert(conn, &new_session)?;
             db::refresh_tokens::insert(
                 conn,
@@ -154,6 +215,8 @@ impl AuthService {
             revoked_reason: None,
             user_agent: client.user_agent.clone(),
             ip: client.ip.clone(),
+            amr: method.amr().to_owned(),
+            authenticated_at: now,
         };
         Ok((session, secret))
     }

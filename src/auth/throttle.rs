@@ -56,6 +56,8 @@ pub enum Scope {
     Untrusted,
     /// One device that signed in to the account before.
     Device,
+    /// Wrong codes at an account's second step (sign-in or re-authentication).
+    SecondFactor,
 }
 
 impl Scope {
@@ -63,6 +65,7 @@ impl Scope {
         match self {
             Scope::Untrusted => "untrusted",
             Scope::Device => "device",
+            Scope::SecondFactor => "second_factor",
         }
     }
 }
@@ -169,6 +172,17 @@ impl AuthService {
                 user_id,
                 device: None,
             },
+        }
+    }
+
+    /// The counter of wrong second-factor codes for an account (one per account: the second
+    /// step is reached only with the right password, so its failures are the owner's concern).
+    pub(crate) fn second_factor_counter(&self, user_id: &str) -> Counter {
+        Counter {
+            key: self.throttle_key(Scope::SecondFactor, user_id),
+            scope: Scope::SecondFactor,
+            user_id: Some(user_id.to_owned()),
+            device: None,
         }
     }
 
@@ -287,10 +301,10 @@ impl AuthService {
         Ok(rows
             .into_iter()
             .map(|(row, username)| ThrottleView {
-                scope: if row.scope == Scope::Device.as_str() {
-                    Scope::Device
-                } else {
-                    Scope::Untrusted
+                scope: match row.scope.as_str() {
+                    "device" => Scope::Device,
+                    "second_factor" => Scope::SecondFactor,
+                    _ => Scope::Untrusted,
                 },
                 key: row.throttle_key,
                 username,

@@ -32,6 +32,12 @@ pub struct AccessClaims {
     /// Whether the owner proved they read mail at `email`.
     #[serde(default)]
     pub email_verified: bool,
+    /// How the session signed in (RFC 8176 values: `pwd`, `otp`, `mfa`).
+    #[serde(default)]
+    pub amr: Vec<String>,
+    /// The assurance level: `aal2` after two factors, `aal1` after a password alone.
+    #[serde(default)]
+    pub acr: String,
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,

@@ -132,6 +132,10 @@ pub struct SessionInfo {
     pub expires_at: i64,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// How it signed in: stored RFC 8176 values (`pwd otp mfa`).
+    pub amr: String,
+    /// The sign-in, or the last re-authentication.
+    pub authenticated_at: i64,
 }
 
 impl From<Session> for SessionInfo {
@@ -144,6 +148,8 @@ impl From<Session> for SessionInfo {
             expires_at: session.expires_at,
             user_agent: session.user_agent,
             ip: session.ip,
+            amr: session.amr,
+            authenticated_at: session.authenticated_at,
         }
     }
 }

@@ -55,6 +55,8 @@ mod tests {
             sid: "s".into(),
             email: None,
             email_verified: false,
+            amr: vec!["pwd".into()],
+            acr: "aal1".into(),
             iat: 0,
             nbf: 0,
             exp: 60,

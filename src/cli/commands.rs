@@ -76,6 +76,19 @@ fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<()
     match command {
         UserCommand::Add(add) => add_user(auth, &add, cli),
         UserCommand::ResetLink { username } => super::mail::reset_link(auth, &username, cli),
+        UserCommand::ResetFactors { username } => {
+            let id = auth.user_id_by_name(&username)?;
+            let reset = auth.reset_factors(&operator, &id, cli)?;
+            let removed = match reset.had_totp {
+                true => "removed the authenticator app and recovery codes of",
+                false => "no second factor was set up for",
+            };
+            println!(
+                "{removed} {username}; {} ended",
+                count(reset.sessions_ended as u64, "session")
+            );
+            Ok(())
+        }
         UserCommand::SetPassword {
             username,
             password_stdin,

@@ -135,6 +135,9 @@ pub enum UserCommand {
     /// Print a one-time link that lets the user choose a new password (nothing is mailed);
     /// hand it over yourself. It works once, for LATCHKEY_RESET_TTL.
     ResetLink { username: String },
+    /// Remove every second factor of a user (authenticator app, recovery codes) who lost them;
+    /// every session of the user ends, and the password alone signs in again.
+    ResetFactors { username: String },
     /// Disable a user: every session ends and sign-ins are refused until enabled.
     Disable {
         username: String,
@@ -239,7 +242,11 @@ pub enum KeysCommand {
     /// Retire an older key: it leaves the JWKS and tokens it signed are refused at once (use it
     /// when a key may have leaked: rotate, then retire the old key; the new one signs at once).
     /// The newest key cannot be retired; rotate first.
-    Retire { kid: String },
+    Retire {
+        /// A kid is base64url and may start with `-`: taken as the kid, never as an option.
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -253,6 +253,9 @@ settings! {
         "`true`: signing in needs a verified email address (the refusal offers a new link)";
     reset_ttl: Duration = secs(30 * 60), "how long a password-reset link works",
         check within(secs(5 * 60), secs(DAY), "a reset link in a mailbox is a key to the account");
+    reauth_window: Duration = secs(10 * 60),
+        "sensitive changes (second factors, recovery codes) need a sign-in or a re-authentication this recent",
+        check within(secs(60), secs(DAY), "");
     rate_limit_recovery: u32 = 10,
         "password-reset requests, reset confirmations and new verification links per minute per client address",
         check within(0, 100_000, "");

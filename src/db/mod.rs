@@ -4,15 +4,18 @@
 //! few places where the two must differ (row locks, upserts, the write lock) say so.
 
 mod backend;
+pub mod challenges;
 pub mod events;
 pub mod keys;
 pub mod models;
 pub mod one_time_tokens;
 pub mod outbox;
+pub mod recovery_codes;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod sessions;
 pub mod throttles;
+pub mod totp;
 pub mod transfer;
 pub mod users;
 

@@ -4,8 +4,8 @@
 use diesel::prelude::*;
 
 use super::schema::{
-    auth_events, mail_outbox, one_time_tokens, refresh_tokens, sessions, sign_in_throttles,
-    signing_keys, users,
+    auth_events, mail_outbox, one_time_tokens, recovery_codes, refresh_tokens,
+    second_factor_challenges, sessions, sign_in_throttles, signing_keys, totp_factors, users,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -57,6 +57,10 @@ pub struct Session {
     pub revoked_reason: Option<String>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// RFC 8176 method references, space-separated: how the session signed in.
+    pub amr: String,
+    /// The sign-in, or the last re-authentication on this session.
+    pub authenticated_at: i64,
 }
 
 #[derive(Debug, Insertable)]
@@ -69,6 +73,8 @@ pub struct NewSession<'a> {
     pub expires_at: i64,
     pub user_agent: Option<&'a str>,
     pub ip: Option<&'a str>,
+    pub amr: &'a str,
+    pub authenticated_at: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -201,4 +207,36 @@ pub struct NewOutboxMail<'a> {
     pub attempts: i32,
     pub created_at: i64,
     pub next_attempt_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = totp_factors, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct TotpFactor {
+    pub user_id: String,
+    pub secret_sealed: Vec<u8>,
+    pub created_at: i64,
+    /// `None` while the set-up waits for its first code.
+    pub confirmed_at: Option<i64>,
+    pub last_used_step: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = recovery_codes, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct RecoveryCode {
+    pub code_hash: Vec<u8>,
+    pub user_id: String,
+    pub created_at: i64,
+    pub used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = second_factor_challenges, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct SecondFactorChallenge {
+    pub token_hash: Vec<u8>,
+    pub user_id: String,
+    pub auth_epoch: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub failures: i32,
 }

@@ -49,6 +49,8 @@ diesel::table! {
         revoked_reason -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         ip -> Nullable<Text>,
+        amr -> Text,
+        authenticated_at -> BigInt,
     }
 }
 
@@ -117,17 +119,53 @@ diesel::table! {
 
 diesel::joinable!(mail_outbox -> users (user_id));
 diesel::joinable!(one_time_tokens -> users (user_id));
+diesel::table! {
+    totp_factors (user_id) {
+        user_id -> Text,
+        secret_sealed -> Binary,
+        created_at -> BigInt,
+        confirmed_at -> Nullable<BigInt>,
+        last_used_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (code_hash) {
+        code_hash -> Binary,
+        user_id -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    second_factor_challenges (token_hash) {
+        token_hash -> Binary,
+        user_id -> Text,
+        auth_epoch -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        failures -> Integer,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sign_in_throttles -> users (user_id));
+diesel::joinable!(totp_factors -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     auth_events,
     mail_outbox,
     one_time_tokens,
+    recovery_codes,
     refresh_tokens,
+    second_factor_challenges,
     sessions,
     sign_in_throttles,
     signing_keys,
+    totp_factors,
     users,
 );

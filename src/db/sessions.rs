@@ -126,6 +126,14 @@ pub fn touch(conn: &mut Conn, id: &str, now: i64, ip: Option<&str>) -> Result<()
     Ok(())
 }
 
+/// Records a re-authentication: the session proved who it is at `now`.
+pub fn set_authenticated(conn: &mut Conn, id: &str, now: i64) -> Result<(), DbError> {
+    diesel::update(sessions::table.find(id))
+        .set(sessions::authenticated_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Revokes one session if it is not revoked yet; returns whether it changed.
 pub fn revoke(conn: &mut Conn, id: &str, now: i64, reason: &str) -> Result<bool, DbError> {
     let changed = diesel::update(
@@ -229,6 +237,8 @@ mod tests {
                 expires_at,
                 user_agent: None,
                 ip: None,
+                amr: "pwd",
+                authenticated_at: 0,
             };
             insert(conn, &session).unwrap();
             if revoked {

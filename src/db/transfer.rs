@@ -5,11 +5,12 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::models::{
-    AuthEventRow, OneTimeToken, OutboxMail, RefreshToken, Session, SignInThrottle, SigningKey, User,
+    AuthEventRow, OneTimeToken, OutboxMail, RecoveryCode, RefreshToken, SecondFactorChallenge,
+    Session, SignInThrottle, SigningKey, TotpFactor, User,
 };
 use super::schema::{
-    auth_events, mail_outbox, one_time_tokens, refresh_tokens, sessions, sign_in_throttles,
-    signing_keys, users,
+    auth_events, mail_outbox, one_time_tokens, recovery_codes, refresh_tokens,
+    second_factor_challenges, sessions, sign_in_throttles, signing_keys, totp_factors, users,
 };
 use super::{Conn, DbError};
 
@@ -83,6 +84,9 @@ tables! {
     auth_events by id as AuthEventRow, from 0;
     one_time_tokens by token_hash as OneTimeToken, from Vec::new();
     mail_outbox by id as OutboxMail, from 0;
+    totp_factors by user_id as TotpFactor, from String::new();
+    recovery_codes by code_hash as RecoveryCode, from Vec::new();
+    second_factor_challenges by token_hash as SecondFactorChallenge, from Vec::new();
 }
 
 fn column_count(to: &mut diesel::PgConnection, table: &str) -> Result<i64, DbError> {

@@ -63,3 +63,26 @@ impl FromRequest for AdminSession {
         })
     }
 }
+
+/// A caller whose session proved who they are within the re-authentication window: what a
+/// change to second factors needs. Anyone else gets 403 `reauthentication_required`.
+pub struct FreshSession {
+    pub fresh: crate::auth::factors::Fresh,
+}
+
+impl FromRequest for FreshSession {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<FreshSession, ApiError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let live = LiveSession::from_request(request, payload);
+        let auth = request.app_data::<web::Data<AuthService>>().cloned();
+        Box::pin(async move {
+            let LiveSession { caller } = live.await?;
+            let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
+            Ok(FreshSession {
+                fresh: auth.fresh(caller)?,
+            })
+        })
+    }
+}

@@ -95,6 +95,15 @@ const SIGNED_IN = {
     await Promise.all([page.waitForLoadState('load'), page.click('form.form button[type=submit]')]);
     await page.waitForSelector('.field-error');
   },
+  'two-factor authentication': visit('/account/two-factor'),
+  'authenticator app set-up': async (page) => {
+    await page.goto(server.base + '/account/two-factor');
+    await Promise.all([
+      page.waitForURL(server.base + '/account/two-factor/totp'),
+      page.click('form[action="/account/two-factor/totp"] button'),
+    ]);
+  },
+  'confirm it is you': visit('/account/confirm-identity?next=/account/two-factor'),
   developer: visit('/developer'),
   'not found, signed in': visit('/no-such-page'),
   forbidden: visit('/admin/users'),

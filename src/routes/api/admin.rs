@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/admin/users/{id}/sessions").delete(revoke_user_sessions))
         .service(resource("/api/admin/users/{id}/disable").post(disable_user))
         .service(resource("/api/admin/users/{id}/enable").post(enable_user))
+        .service(resource("/api/admin/users/{id}/reset-factors").post(reset_factors))
         .service(resource("/api/admin/throttles").get(throttles))
         .service(resource("/api/admin/throttles/{username}").delete(clear_throttle))
         .service(resource("/api/admin/sessions").get(sessions))
@@ -41,6 +42,8 @@ pub struct UserBody {
     #[schema(example = "alice@example.com")]
     email: Option<String>,
     email_verified: bool,
+    /// An authenticator app is set up (sign-in asks for its code).
+    totp: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -83,7 +86,8 @@ pub struct ThrottleBody {
     #[schema(example = "alice")]
     username: Option<String>,
     /// `untrusted`: attempts from clients that never signed in to the account; `device`: one
-    /// trusted device, which counts its failures separately.
+    /// trusted device, which counts its failures separately; `second_factor`: wrong codes at
+    /// the account's second step.
     #[schema(example = "untrusted")]
     scope: &'static str,
     #[schema(example = 7)]
@@ -125,6 +129,7 @@ pub async fn users(
             username: summary.user.username,
             role: summary.user.role,
             live_sessions: summary.live_sessions,
+            totp: summary.totp,
         })),
     )
 }
@@ -200,6 +205,37 @@ pub async fn revoke_user_sessions(
     let revoked =
         blocking(move || auth.admin_revoke_user_sessions(&admin, &user_id, &client)).await?;
     Ok(HttpResponse::Ok().json(RevokedBody { revoked }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FactorsResetBody {
+    /// Whether an authenticator app was removed.
+    had_totp: bool,
+    #[schema(example = 2)]
+    revoked: usize,
+}
+
+/// Remove every second factor of a user (authenticator app, recovery codes) for someone who
+/// lost them; their sessions end and they sign in with the password alone.
+#[utoipa::path(post, path = "/api/admin/users/{id}/reset-factors", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Reset", body = FactorsResetBody),
+        (status = 403, description = "Not an admin", body = Problem),
+        (status = 404, description = "No such user", body = Problem),
+    ))]
+pub async fn reset_factors(
+    auth: web::Data<AuthService>,
+    AdminSession { admin, .. }: AdminSession,
+    client: ClientInfo,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user_id = UserId::from(path.into_inner());
+    let reset = blocking(move || auth.reset_factors(&admin, &user_id, &client)).await?;
+    Ok(HttpResponse::Ok().json(FactorsResetBody {
+        had_totp: reset.had_totp,
+        revoked: reset.sessions_ended,
+    }))
 }
 
 /// Ends every session of the user and refuses their sign-ins (with the generic 401) until

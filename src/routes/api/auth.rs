@@ -166,7 +166,7 @@ pub async fn register(
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginBody,
     responses(
         (status = 200, description = "Signed in", body = TokenBody),
-        (status = 401, description = "Same answer for an unknown user, a wrong password and a disabled user", body = Problem),
+        (status = 401, description = "Same answer for an unknown user, a wrong password and a disabled user; or, after the right password of an account with a second factor, `mfa_required` with an `mfa_token` and `methods` for POST /api/auth/mfa", body = Problem),
         (status = 429, description = "Throttled account or rate-limited address; see Retry-After", body = Problem),
     ))]
 pub async fn login(
@@ -188,17 +188,25 @@ pub async fn login(
     let tokens =
         blocking(move || auth.login(&username, &password, device_token.as_deref(), &client))
             .await?;
-    let mut response = HttpResponse::Ok();
-    let mut body = TokenBody::from(tokens);
-    if set_cookie {
-        if let Some(token) = body.refresh_token.take() {
-            cookies.set_refresh(&mut response, token, body.refresh_expires_in);
+    Ok(TokenBody::respond(tokens, set_cookie, &cookies))
+}
+
+impl TokenBody {
+    /// The 200 answer of a finished sign-in; with `set_cookie` the refresh and device tokens
+    /// go into their HttpOnly cookies instead of the body.
+    pub fn respond(tokens: IssuedTokens, set_cookie: bool, cookies: &CookiePolicy) -> HttpResponse {
+        let mut response = HttpResponse::Ok();
+        let mut body = TokenBody::from(tokens);
+        if set_cookie {
+            if let Some(token) = body.refresh_token.take() {
+                cookies.set_refresh(&mut response, token, body.refresh_expires_in);
+            }
+            if let Some(token) = body.device_token.take() {
+                cookies.set_device(&mut response, token);
+            }
         }
-        if let Some(token) = body.device_token.take() {
-            cookies.set_device(&mut response, token);
-        }
+        response.json(body)
     }
-    Ok(response.json(body))
 }
 
 /// Exchange a refresh token for a new access token and the token's successor. Presenting a used

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::docs_answers::{self, StandardAnswers};
-use super::{admin, auth, events, me, outbox, password, recovery, sessions};
+use super::{admin, auth, events, factors, me, mfa, outbox, password, recovery, sessions};
 use crate::auth::AuthService;
 use crate::error::{FieldProblem, Problem};
 use crate::routes::{browser, health, jwks, resource};
@@ -35,6 +35,9 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         events::all_events, outbox::outbox,
         recovery::request_reset, recovery::confirm_reset, recovery::verify_email,
         recovery::resend_verification,
+        mfa::second_step, factors::factors, factors::begin_totp, factors::confirm_totp,
+        factors::remove_totp, factors::new_recovery_codes, factors::reauthenticate,
+        admin::reset_factors,
         browser::refresh, browser::logout,
         jwks::jwks, health::healthz, health::readyz,
     ),

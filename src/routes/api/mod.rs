@@ -5,7 +5,9 @@ mod auth;
 pub mod docs;
 mod docs_answers;
 mod events;
+mod factors;
 mod me;
+mod mfa;
 mod outbox;
 mod password;
 mod recovery;
@@ -24,6 +26,8 @@ use crate::auth::types::SessionInfo;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(auth::configure)
         .configure(me::configure)
+        .configure(mfa::configure)
+        .configure(factors::configure)
         .configure(password::configure)
         .configure(sessions::configure)
         .configure(docs::configure)
@@ -86,6 +90,9 @@ pub struct SessionBody {
     pub user_agent: Option<String>,
     #[schema(example = "203.0.113.7")]
     pub ip: Option<String>,
+    /// How it signed in: RFC 8176 method references (`pwd`; `pwd`, `otp`, `mfa`).
+    #[schema(example = json!(["pwd", "otp", "mfa"]))]
+    pub amr: Vec<String>,
 }
 
 impl SessionBody {
@@ -97,6 +104,7 @@ impl SessionBody {
             id: session.id.to_string(),
             user_agent: session.user_agent,
             ip: session.ip,
+            amr: crate::auth::factors::amr_claim(&session.amr),
         }
     }
 }

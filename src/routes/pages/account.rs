@@ -33,6 +33,7 @@ struct AccountPage {
     is_admin: bool,
     email: Option<String>,
     email_verified: bool,
+    two_factor: bool,
     activity: Vec<EventRow>,
 }
 
@@ -61,9 +62,13 @@ async fn developer(
 
 async fn account(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpResponse, PageError> {
     let now = auth.clock().now();
-    let user_id = user.user().id.clone();
-    let activity = blocking(move || auth.recent_activity(user_id.as_str(), RECENT_ACTIVITY))
-        .await?
+    let caller = user.caller.clone();
+    let (activity, factors) = blocking(move || {
+        let activity = auth.recent_activity(caller.user().id.as_str(), RECENT_ACTIVITY)?;
+        Ok((activity, auth.my_factors(&caller)?))
+    })
+    .await?;
+    let activity = activity
         .into_iter()
         .map(|view| EventRow::new(view, now))
         .collect();
@@ -75,6 +80,7 @@ async fn account(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpRes
         is_admin: user.user().is_admin(),
         email: user.user().email.clone(),
         email_verified: user.user().email_verified,
+        two_factor: factors.any(),
         activity,
     };
     Ok(render(StatusCode::OK, &page))

@@ -75,6 +75,9 @@ pub struct UserRow {
     pub reset_link_action: String,
     pub role_action: String,
     pub delete_action: String,
+    pub reset_factors_action: String,
+    /// An authenticator app is set up.
+    pub totp: bool,
     /// The role the role button gives.
     pub other_role: &'static str,
     pub username: String,
@@ -172,6 +175,11 @@ async fn users(
             reset_link_action: links::admin_user_action(summary.user.id.as_str(), "reset-link"),
             role_action: links::admin_user_action(summary.user.id.as_str(), "role"),
             delete_action: links::admin_user_action(summary.user.id.as_str(), "delete"),
+            reset_factors_action: links::admin_user_action(
+                summary.user.id.as_str(),
+                "reset-factors",
+            ),
+            totp: summary.totp,
             other_role: if summary.user.is_admin() {
                 "user"
             } else {

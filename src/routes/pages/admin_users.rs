@@ -30,6 +30,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get_goes_to("/admin/users"),
     )
     .service(
+        page("/admin/users/{id}/reset-factors")
+            .post(reset_factors)
+            .get_goes_to("/admin/users")
+            .confirm(
+                "Reset this user's second factors? Their authenticator app and recovery codes stop working, every session of theirs ends, and the password alone signs in until they set up a new app.",
+                "Reset",
+            ),
+    )
+    .service(
         page("/admin/users/{id}/delete")
             .post(delete)
             .get_goes_to("/admin/users")
@@ -162,6 +171,31 @@ async fn delete(
     .await;
     flash_outcome(&me.page, outcome, |name| {
         format!("{name} is deleted, with every session.")
+    })?;
+    Ok(see_other(&back_to(&form.back)))
+}
+
+async fn reset_factors(
+    auth: web::Data<AuthService>,
+    path: web::Path<String>,
+    Confirmed {
+        by: AdminPage { admin, user: me },
+        fields: form,
+    }: Confirmed<AdminPage, BackForm>,
+    client: ClientInfo,
+) -> Result<HttpResponse, PageError> {
+    let user_id = UserId::from(path.into_inner());
+    let outcome = blocking(move || {
+        let account = auth.account(&admin, &user_id)?;
+        let reset = auth.reset_factors(&admin, &user_id, &client)?;
+        Ok((account.username, reset.sessions_ended))
+    })
+    .await;
+    flash_outcome(&me.page, outcome, |(name, ended)| {
+        format!(
+            "The second factors of {name} are reset; {} ended. They sign in with their password alone until they set up a new app.",
+            count(ended as u64, "session")
+        )
     })?;
     Ok(see_other(&back_to(&form.back)))
 }

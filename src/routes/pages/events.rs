@@ -115,6 +115,16 @@ fn describe(kind: Option<EventKind>, outcome: &str, detail: Option<&str>) -> Str
         (Some(EventKind::PasswordResetCompleted), _) => "Password reset",
         (Some(EventKind::EmailVerified), _) => "Email address confirmed",
         (Some(EventKind::EmailChanged), _) => "Email address changed",
+        (Some(EventKind::SecondFactorAdded), _) => "Second factor added",
+        (Some(EventKind::SecondFactorRemoved), _) => "Second factor removed",
+        (Some(EventKind::SecondFactorUsed), _) => "Second factor used",
+        (Some(EventKind::SecondFactorFailed), "denied") => "Second factor refused, too many tries",
+        (Some(EventKind::SecondFactorFailed), _) => "Wrong second factor",
+        (Some(EventKind::RecoveryCodeUsed), _) => "Recovery code used",
+        (Some(EventKind::RecoveryCodesRegenerated), _) => "New recovery codes made",
+        (Some(EventKind::SecondFactorsReset), _) => "Second factors reset",
+        (Some(EventKind::Reauthenticated), "success") => "Identity confirmed again",
+        (Some(EventKind::Reauthenticated), _) => "Identity confirmation failed",
         (None, _) => "Unknown event",
     };
     match detail {

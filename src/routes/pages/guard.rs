@@ -134,3 +134,39 @@ impl FromRequest for AdminPage {
         })
     }
 }
+
+/// A signed-in person whose session proved who they are within the re-authentication window:
+/// what pages that change second factors need. Anyone else is sent to confirm who they are,
+/// and from there back to the page of the form.
+pub struct FreshPageUser {
+    pub fresh: crate::auth::factors::Fresh,
+    pub user: PageUser,
+}
+
+impl FromRequest for FreshPageUser {
+    type Error = PageError;
+    type Future = Extracted<FreshPageUser>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = PageUser::from_request(request, payload);
+        let auth = request.app_data::<web::Data<AuthService>>().cloned();
+        let back = match *request.method() {
+            Method::GET => request.uri().path().to_owned(),
+            _ => request
+                .app_data::<FormPage>()
+                .map_or("/", |page| page.0)
+                .to_owned(),
+        };
+        Box::pin(async move {
+            let user = user.await?;
+            let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
+            match auth.fresh(user.caller.clone()) {
+                Ok(fresh) => Ok(FreshPageUser { fresh, user }),
+                Err(AuthError::ReauthenticationRequired) => {
+                    Err(PageError::Redirect(super::links::confirm_identity(&back)))
+                }
+                Err(other) => Err(ApiError::from(other).into()),
+            }
+        })
+    }
+}

@@ -35,6 +35,11 @@ pub fn own_session_revoke(session_id: &str) -> String {
     format!("/sessions/{}/revoke", segment(session_id))
 }
 
+/// Where a page that needs a recent sign-in sends the person first, and back from there.
+pub fn confirm_identity(back_to: &str) -> String {
+    with_query("/account/confirm-identity", "next", back_to)
+}
+
 pub fn admin_sessions_of(user_id: &str) -> String {
     with_query("/admin/sessions", "user_id", user_id)
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::{
     Csrf, Layout, NoFields, PageError, local_next, page_session, refused_form, render, see_other,
 };
+use crate::auth::factors::Method;
 use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService, IssuedTokens};
 use crate::error::ApiError;
@@ -118,6 +119,17 @@ async fn submit(
     .await
     {
         Ok(tokens) => Ok(signed_in(&page, &cookies, tokens, &next)),
+        Err(ApiError::Auth(AuthError::SecondFactorRequired(pending))) => {
+            page_session::set_pending_sign_in(
+                &page,
+                &page_session::PendingSignIn {
+                    recovery_codes: pending.methods.contains(&Method::RecoveryCode),
+                    mfa_token: pending.mfa_token,
+                    next,
+                },
+            );
+            Ok(see_other("/login/second-factor"))
+        }
         Err(
             refused @ ApiError::Auth(AuthError::InvalidCredentials | AuthError::Throttled { .. }),
         ) => Ok(refused_form(

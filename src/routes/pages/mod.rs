@@ -16,9 +16,12 @@ mod login;
 pub mod page_session;
 mod pager;
 mod password;
+mod reauth;
 mod recovery;
 mod register;
+mod second_factor;
 mod sessions;
+mod two_factor;
 
 use actix_session::{Session, SessionExt};
 use actix_web::http::StatusCode;
@@ -49,11 +52,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             }),
     )
     .configure(login::configure)
+    .configure(second_factor::configure)
     .configure(register::configure)
     .configure(recovery::configure)
     .configure(account::configure)
     .configure(password::configure)
     .configure(email::configure)
+    .configure(two_factor::configure)
+    .configure(reauth::configure)
     .configure(sessions::configure)
     .configure(admin::configure)
     .configure(admin_mail::configure)

@@ -9,6 +9,9 @@ const USER_ID: &str = "uid";
 const SESSION_ID: &str = "sid";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
+/// A sign-in whose password was right, waiting for its second factor: the challenge's token
+/// (good for a few minutes, once) and where to go afterwards.
+const PENDING_SIGN_IN: &str = "mfa";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Flash {
@@ -81,4 +84,25 @@ pub fn signed_in(session: &Session) -> Option<(String, String)> {
 
 pub fn sign_out(session: &Session) {
     session.purge();
+}
+
+/// A sign-in waiting for its second factor, kept in this browser's page session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub mfa_token: String,
+    pub next: String,
+    /// Whether recovery codes are among the methods.
+    pub recovery_codes: bool,
+}
+
+pub fn set_pending_sign_in(session: &Session, pending: &PendingSignIn) {
+    let _ = session.insert(PENDING_SIGN_IN, pending);
+}
+
+pub fn pending_sign_in(session: &Session) -> Option<PendingSignIn> {
+    session.get::<PendingSignIn>(PENDING_SIGN_IN).ok().flatten()
+}
+
+pub fn clear_pending_sign_in(session: &Session) {
+    session.remove(PENDING_SIGN_IN);
 }

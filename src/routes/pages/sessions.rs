@@ -55,6 +55,8 @@ pub struct SessionRow {
     pub last_active: String,
     pub last_active_iso: String,
     pub current: bool,
+    /// How it signed in ("password and a one-time code").
+    pub signed_in_with: &'static str,
     /// Where this session's revoke button posts on the person's own page, and on the admin's.
     pub own_revoke_action: String,
     pub admin_revoke_action: String,
@@ -75,6 +77,7 @@ impl SessionRow {
             own_revoke_action: links::own_session_revoke(session.id.as_str()),
             admin_revoke_action: links::admin_session_revoke(session.id.as_str()),
             user_sessions_href: links::admin_sessions_of(session.user_id.as_str()),
+            signed_in_with: crate::auth::factors::describe_amr(&session.amr),
             id: session.id.to_string(),
             username,
             current,
