@@ -265,6 +265,13 @@ impl ApiError {
                      /api/me/reauthenticate, or the page it sends you to) and try again."
                         .into(),
                 ),
+                AuthError::SecondFactorEnrolmentRequired => (
+                    S::FORBIDDEN,
+                    "mfa_enrolment_required",
+                    "Administrators need a second factor on this server: set up an \
+                     authenticator app (account page, Two-factor authentication), then come back."
+                        .into(),
+                ),
                 AuthError::Storage(DbError::Pool(_) | DbError::Unavailable(_)) => (
                     S::SERVICE_UNAVAILABLE,
                     "busy",

@@ -77,6 +77,9 @@ pub enum AuthError {
     /// re-authentication window.
     #[error("confirm who you are first")]
     ReauthenticationRequired,
+    /// `LATCHKEY_REQUIRE_MFA=admins` and this admin has no second factor yet.
+    #[error("admins need a second factor set up")]
+    SecondFactorEnrolmentRequired,
     #[error(transparent)]
     Storage(#[from] DbError),
     #[error("internal error: {0}")]

@@ -65,6 +65,8 @@ pub struct AuthConfig {
     pub refresh_retry: refresh::RefreshRetry,
     /// Sensitive changes need the session's last proof of identity to be this recent.
     pub reauth_window_seconds: i64,
+    /// Admin functions need the admin to have a second factor set up.
+    pub require_mfa_for_admins: bool,
     pub mail: MailPolicy,
 }
 

@@ -58,6 +58,19 @@ pub enum Registration {
 }
 crate::word_setting!(Registration);
 
+/// Who must have a second factor.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter, strum::EnumString, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "lowercase")]
+pub enum RequireMfa {
+    /// Nobody: second factors are each person's choice.
+    None,
+    /// Admins reach the admin pages and API only once they have set one up.
+    Admins,
+}
+crate::word_setting!(RequireMfa);
+
 /// Production refuses settings that are only fit for a developer's machine.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter, strum::EnumString, strum::IntoStaticStr,
@@ -253,6 +266,8 @@ settings! {
         "`true`: signing in needs a verified email address (the refusal offers a new link)";
     reset_ttl: Duration = secs(30 * 60), "how long a password-reset link works",
         check within(secs(5 * 60), secs(DAY), "a reset link in a mailbox is a key to the account");
+    require_mfa: RequireMfa = RequireMfa::None,
+        "`admins`: admins must set up a second factor before they reach the admin pages and API";
     reauth_window: Duration = secs(10 * 60),
         "sensitive changes (second factors, recovery codes) need a sign-in or a re-authentication this recent",
         check within(secs(60), secs(DAY), "");

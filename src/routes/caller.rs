@@ -54,6 +54,10 @@ impl FromRequest for AdminSession {
             let LiveSession { caller } = live.await?;
             let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
             match auth.admin_rights(&caller) {
+                Some(admin) if auth.config().require_mfa_for_admins => {
+                    blocking(move || auth.check_admin_second_factor(&caller)).await?;
+                    Ok(AdminSession { admin })
+                }
                 Some(admin) => Ok(AdminSession { admin }),
                 None => {
                     let refused = blocking(move || Ok(auth.refuse_admin(&caller, &client))).await?;

@@ -44,6 +44,7 @@ mod recovery;
 mod recovery_pages;
 mod refresh;
 mod register;
+mod second_factor_admin;
 mod second_factors;
 mod sessions;
 mod throttle;

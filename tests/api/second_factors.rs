@@ -7,10 +7,9 @@ use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::authenticator::code_at;
-use crate::cli::{latchkey, text};
 use crate::helpers::{PASSWORD, TestApp, Tokens, assert_problem, spawn_app};
 
-async fn post(app: &TestApp, path: &str, token: &str, body: &Value) -> Response {
+pub async fn post(app: &TestApp, path: &str, token: &str, body: &Value) -> Response {
     app.client
         .post(app.url(path))
         .bearer_auth(token)
@@ -59,14 +58,14 @@ pub async fn enrol(app: &TestApp, tokens: &Tokens) -> (String, Vec<String>) {
 }
 
 /// The password step of a user with a second factor: its `mfa_token`.
-async fn password_step(app: &TestApp, username: &str) -> String {
+pub async fn password_step(app: &TestApp, username: &str) -> String {
     let answer = app.login(username, PASSWORD).await;
     let problem = assert_problem(answer, StatusCode::UNAUTHORIZED).await;
     assert_eq!(problem["code"], "mfa_required");
     problem["mfa_token"].as_str().unwrap().to_owned()
 }
 
-async fn second_step(app: &TestApp, mfa_token: &str, field: &str, code: &str) -> Response {
+pub async fn second_step(app: &TestApp, mfa_token: &str, field: &str, code: &str) -> Response {
     app.post_json(
         "/api/auth/mfa",
         &json!({"mfa_token": mfa_token, field: code}),
@@ -367,83 +366,5 @@ async fn without_a_second_factor_the_password_confirms_and_a_new_set_up_starts_o
     assert_eq!(
         assert_problem(codes, StatusCode::CONFLICT).await["code"],
         "no_second_factor"
-    );
-}
-
-#[tokio::test]
-async fn an_admin_reset_removes_every_factor_ends_the_sessions_and_names_the_admin() {
-    let app = spawn_app().await;
-    let admin = app.admin_signed_in("helpdesk").await;
-    let tokens = app.signed_in("lostphone").await;
-    enrol(&app, &tokens).await;
-    let users: Value = app
-        .get("/api/admin/users", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let row = users["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "lostphone")
-        .unwrap();
-    assert_eq!(row["totp"], true);
-    let id = row["id"].as_str().unwrap().to_owned();
-    let reset = post(
-        &app,
-        &format!("/api/admin/users/{id}/reset-factors"),
-        &admin.access,
-        &json!({}),
-    )
-    .await;
-    assert_eq!(reset.status(), StatusCode::OK);
-    let body: Value = reset.json().await.unwrap();
-    assert_eq!(body["had_totp"], true);
-    assert_eq!(body["revoked"], 1);
-    assert_eq!(
-        app.get("/api/me/factors", &tokens.access).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.login("lostphone", PASSWORD).await.status(),
-        StatusCode::OK
-    );
-    let events: Value = app
-        .get(
-            &format!("/api/admin/events?event=second_factors_reset&user={id}"),
-            &admin.access,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let event = &events["items"][0];
-    assert_eq!(event["event"], "second_factors_reset");
-    assert!(event["actor_id"].is_string(), "{event}");
-    let user = app
-        .get("/api/me", &admin.access)
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
-    assert_eq!(event["actor_id"], user["id"]);
-}
-
-#[tokio::test]
-async fn the_command_line_resets_a_users_factors() {
-    let app = spawn_app().await;
-    let tokens = app.signed_in("clireset").await;
-    enrol(&app, &tokens).await;
-    let output = latchkey(&app, &["user", "reset-factors", "clireset"], None);
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    assert!(
-        text(&output.stdout).contains("removed the authenticator app"),
-        "{}",
-        text(&output.stdout)
-    );
-    assert_eq!(
-        app.login("clireset", PASSWORD).await.status(),
-        StatusCode::OK
     );
 }

@@ -120,6 +120,15 @@ pub(crate) fn factors_in(conn: &mut Conn, user_id: &str) -> Result<Factors, Auth
 }
 
 impl AuthService {
+    /// Under `LATCHKEY_REQUIRE_MFA=admins`: an admin without a second factor is refused admin
+    /// functions (and sent to set one up). Reads the database: call from a blocking thread.
+    pub fn check_admin_second_factor(&self, caller: &Caller) -> Result<(), AuthError> {
+        if self.config.require_mfa_for_admins && !self.my_factors(caller)?.any() {
+            return Err(AuthError::SecondFactorEnrolmentRequired);
+        }
+        Ok(())
+    }
+
     /// The caller's own second factors.
     pub fn my_factors(&self, caller: &Caller) -> Result<Factors, AuthError> {
         factors_in(&mut *self.db.conn()?, caller.user().id.as_str())

@@ -126,6 +126,18 @@ impl FromRequest for AdminPage {
             let user = user.await?;
             let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
             if let Some(admin) = auth.admin_rights(&user.caller) {
+                if auth.config().require_mfa_for_admins {
+                    let caller = user.caller.clone();
+                    let service = auth.clone();
+                    match blocking(move || service.check_admin_second_factor(&caller)).await {
+                        Ok(()) => {}
+                        Err(refused @ ApiError::Auth(AuthError::SecondFactorEnrolmentRequired)) => {
+                            page_session::flash(&user.page, "info", refused.description().message);
+                            return Err(PageError::Redirect("/account/two-factor".into()));
+                        }
+                        Err(other) => return Err(other.into()),
+                    }
+                }
                 return Ok(AdminPage { admin, user });
             }
             let caller = user.caller.clone();
