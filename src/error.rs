@@ -265,6 +265,36 @@ impl ApiError {
                      /api/me/reauthenticate, or the page it sends you to) and try again."
                         .into(),
                 ),
+                AuthError::PasskeysUnavailable => (
+                    S::FORBIDDEN,
+                    "passkeys_unavailable",
+                    "Passkeys need this server to be reached by a host name (LATCHKEY_PUBLIC_URL); \
+                     WebAuthn refuses IP addresses. In development, open it at \
+                     http://localhost:PORT."
+                        .into(),
+                ),
+                AuthError::PasskeyCeremonyInvalid => (
+                    S::BAD_REQUEST,
+                    "passkey_request_invalid",
+                    "This passkey request expired or was already used; start again.".into(),
+                ),
+                AuthError::PasskeyRefused => (
+                    S::UNAUTHORIZED,
+                    "passkey_refused",
+                    "That passkey was not accepted. Use a passkey registered for this site, and \
+                     unlock it (PIN, fingerprint or face) when asked."
+                        .into(),
+                ),
+                AuthError::PasskeyNotFound => (
+                    S::NOT_FOUND,
+                    "passkey_not_found",
+                    "You have no passkey with that id.".into(),
+                ),
+                AuthError::PasskeyExists => (
+                    S::CONFLICT,
+                    "passkey_exists",
+                    "That passkey is registered already.".into(),
+                ),
                 AuthError::SecondFactorEnrolmentRequired => (
                     S::FORBIDDEN,
                     "mfa_enrolment_required",

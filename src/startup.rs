@@ -104,6 +104,7 @@ pub fn build_auth_service(settings: &Settings, clock: Clock) -> Result<AuthServi
         jwks_max_age_seconds: seconds(settings.jwks_max_age),
         refresh_retry: settings.refresh_retry,
         reauth_window_seconds: seconds(settings.reauth_window),
+        passkey_origin: settings.passkey_origin(),
         require_mfa_for_admins: settings.require_mfa == crate::config::RequireMfa::Admins,
         mail: MailPolicy {
             public_url: settings.public_url(),

@@ -77,6 +77,20 @@ pub enum AuthError {
     /// re-authentication window.
     #[error("confirm who you are first")]
     ReauthenticationRequired,
+    /// The passkey origin is no host name (an IP address): WebAuthn cannot work here.
+    #[error("passkeys are not available on this server")]
+    PasskeysUnavailable,
+    /// A passkey registration or sign-in that is unknown, expired or finished.
+    #[error("the passkey request expired or was already used")]
+    PasskeyCeremonyInvalid,
+    /// The authenticator's answer did not verify (wrong site, challenge, signature, no user
+    /// verification), or names no passkey registered here.
+    #[error("the passkey was not accepted")]
+    PasskeyRefused,
+    #[error("no such passkey")]
+    PasskeyNotFound,
+    #[error("that passkey is registered already")]
+    PasskeyExists,
     /// `LATCHKEY_REQUIRE_MFA=admins` and this admin has no second factor yet.
     #[error("admins need a second factor set up")]
     SecondFactorEnrolmentRequired,

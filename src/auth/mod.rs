@@ -65,6 +65,9 @@ pub struct AuthConfig {
     pub refresh_retry: refresh::RefreshRetry,
     /// Sensitive changes need the session's last proof of identity to be this recent.
     pub reauth_window_seconds: i64,
+    /// Where passkeys are used (`https://auth.example.com`; `http://localhost:PORT` in
+    /// development): the relying party's origin, and its host the relying-party id.
+    pub passkey_origin: String,
     /// Admin functions need the admin to have a second factor set up.
     pub require_mfa_for_admins: bool,
     pub mail: MailPolicy,
@@ -118,6 +121,8 @@ pub struct AuthService {
     key_watch: Mutex<key_service::KeyWatch>,
     /// Rung when mail was committed to the outbox; shared with the sender.
     postbox: Arc<crate::mail::Postbox>,
+    /// WebAuthn for `passkey_origin`; `None` when that is no host name (an IP address).
+    relying_party: Option<webauthn_rs::Webauthn>,
 }
 
 impl AuthService {
@@ -150,12 +155,13 @@ impl AuthService {
                 signer_changes_at: loaded.signer_changes_at,
             }),
             db,
-            config,
             secret,
             clock,
             event_counts: audit::EventCounts::default(),
             last_key_refetch: Mutex::new(None),
             postbox: Arc::default(),
+            relying_party: factors::relying_party(&config.passkey_origin),
+            config,
         })
     }
 

@@ -133,6 +133,8 @@ pub struct UserSummary {
     pub live_sessions: i64,
     /// An authenticator app is set up.
     pub totp: bool,
+    /// At least one passkey is registered.
+    pub passkeys: bool,
 }
 
 /// One page of a listing.
@@ -259,11 +261,13 @@ impl AuthService {
         let counts = db::users::live_session_counts(&mut conn, &ids, at)?;
         let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         let with_totp = db::totp::confirmed_among(&mut conn, &id_refs)?;
+        let with_passkeys = db::passkeys::owners_among(&mut conn, &id_refs)?;
         let items = users
             .into_iter()
             .map(|user| UserSummary {
                 live_sessions: counts.get(&user.id).copied().unwrap_or(0),
                 totp: with_totp.contains(&user.id),
+                passkeys: with_passkeys.contains(&user.id),
                 user: Account::from(&user),
             })
             .collect();
@@ -354,7 +358,8 @@ impl AuthService {
             events: self.prune_events(now)?,
             // Links, and sign-ins that waited for a second factor and were never finished.
             links: db::one_time_tokens::delete_expired(&mut *self.db.conn()?, now)?
-                + db::challenges::delete_expired(&mut *self.db.conn()?, now)?,
+                + db::challenges::delete_expired(&mut *self.db.conn()?, now)?
+                + db::ceremonies::delete_expired(&mut *self.db.conn()?, now)?,
             mails: db::outbox::delete_settled(
                 &mut *self.db.conn()?,
                 now - self.config.audit_retention_seconds,

@@ -79,12 +79,16 @@ fn user(auth: &AuthService, command: UserCommand, cli: &ClientInfo) -> Result<()
         UserCommand::ResetFactors { username } => {
             let id = auth.user_id_by_name(&username)?;
             let reset = auth.reset_factors(&operator, &id, cli)?;
-            let removed = match reset.had_totp {
-                true => "removed the authenticator app and recovery codes of",
-                false => "no second factor was set up for",
+            let removed = match (reset.had_totp, reset.passkeys) {
+                (false, 0) => "no second factor was set up".to_owned(),
+                (totp, passkeys) => format!(
+                    "removed {}{} and the recovery codes",
+                    if totp { "the authenticator app, " } else { "" },
+                    count(passkeys as u64, "passkey")
+                ),
             };
             println!(
-                "{removed} {username}; {} ended",
+                "{username}: {removed}; {} ended",
                 count(reset.sessions_ended as u64, "session")
             );
             Ok(())

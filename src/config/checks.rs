@@ -124,6 +124,25 @@ impl Settings {
         }
     }
 
+    /// The origin passkeys belong to: the public URL, except that in development a loopback
+    /// address becomes `localhost` (WebAuthn refuses IP addresses as relying-party ids, and
+    /// browsers treat `http://localhost` as a secure context).
+    pub fn passkey_origin(&self) -> String {
+        let public = self.public_url();
+        let Ok(mut url) = url::Url::parse(&public) else {
+            return public;
+        };
+        let loopback = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            _ => false,
+        };
+        if loopback && self.env != Mode::Production && url.set_host(Some("localhost")).is_ok() {
+            return url.as_str().trim_end_matches('/').to_owned();
+        }
+        public
+    }
+
     /// `LATCHKEY_SMTP_URL`, read.
     pub fn smtp_target(&self) -> Result<Option<SmtpTarget>, ConfigError> {
         let Some(url) = &self.smtp_url else {

@@ -4,12 +4,14 @@
 //! few places where the two must differ (row locks, upserts, the write lock) say so.
 
 mod backend;
+pub mod ceremonies;
 pub mod challenges;
 pub mod events;
 pub mod keys;
 pub mod models;
 pub mod one_time_tokens;
 pub mod outbox;
+pub mod passkeys;
 pub mod recovery_codes;
 pub mod refresh_tokens;
 pub mod schema;

@@ -4,8 +4,9 @@
 use diesel::prelude::*;
 
 use super::schema::{
-    auth_events, mail_outbox, one_time_tokens, recovery_codes, refresh_tokens,
+    auth_events, mail_outbox, one_time_tokens, passkeys, recovery_codes, refresh_tokens,
     second_factor_challenges, sessions, sign_in_throttles, signing_keys, totp_factors, users,
+    webauthn_ceremonies,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -239,4 +240,30 @@ pub struct SecondFactorChallenge {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub failures: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = passkeys, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct PasskeyRow {
+    pub id: String,
+    pub user_id: String,
+    pub credential_id: Vec<u8>,
+    pub name: String,
+    /// webauthn-rs's `Passkey`, as JSON.
+    pub passkey: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webauthn_ceremonies, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Ceremony {
+    pub id: String,
+    pub kind: String,
+    pub user_id: Option<String>,
+    /// webauthn-rs's ceremony state, as JSON.
+    pub state: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
 }

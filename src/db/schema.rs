@@ -117,6 +117,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    passkeys (id) {
+        id -> Text,
+        user_id -> Text,
+        credential_id -> Binary,
+        name -> Text,
+        passkey -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webauthn_ceremonies (id) {
+        id -> Text,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        state -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(mail_outbox -> users (user_id));
 diesel::joinable!(one_time_tokens -> users (user_id));
 diesel::table! {
@@ -154,12 +178,15 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sign_in_throttles -> users (user_id));
 diesel::joinable!(totp_factors -> users (user_id));
+diesel::joinable!(passkeys -> users (user_id));
+diesel::joinable!(webauthn_ceremonies -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     auth_events,
     mail_outbox,
     one_time_tokens,
+    passkeys,
     recovery_codes,
     refresh_tokens,
     second_factor_challenges,
@@ -168,4 +195,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     totp_factors,
     users,
+    webauthn_ceremonies,
 );

@@ -5,12 +5,13 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::models::{
-    AuthEventRow, OneTimeToken, OutboxMail, RecoveryCode, RefreshToken, SecondFactorChallenge,
-    Session, SignInThrottle, SigningKey, TotpFactor, User,
+    AuthEventRow, Ceremony, OneTimeToken, OutboxMail, PasskeyRow, RecoveryCode, RefreshToken,
+    SecondFactorChallenge, Session, SignInThrottle, SigningKey, TotpFactor, User,
 };
 use super::schema::{
-    auth_events, mail_outbox, one_time_tokens, recovery_codes, refresh_tokens,
+    auth_events, mail_outbox, one_time_tokens, passkeys, recovery_codes, refresh_tokens,
     second_factor_challenges, sessions, sign_in_throttles, signing_keys, totp_factors, users,
+    webauthn_ceremonies,
 };
 use super::{Conn, DbError};
 
@@ -87,6 +88,8 @@ tables! {
     totp_factors by user_id as TotpFactor, from String::new();
     recovery_codes by code_hash as RecoveryCode, from Vec::new();
     second_factor_challenges by token_hash as SecondFactorChallenge, from Vec::new();
+    passkeys by id as PasskeyRow, from String::new();
+    webauthn_ceremonies by id as Ceremony, from String::new();
 }
 
 fn column_count(to: &mut diesel::PgConnection, table: &str) -> Result<i64, DbError> {

@@ -8,6 +8,7 @@ use super::resource;
 const APP_CSS: &str = include_str!("../../static/app.css");
 const LATCHKEY_JS: &str = include_str!("../../static/latchkey.js");
 const CONFIRM_JS: &str = include_str!("../../static/confirm.js");
+const PASSKEYS_JS: &str = include_str!("../../static/passkeys.js");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -20,6 +21,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/static/confirm.js")
             .get(|| async { asset("text/javascript; charset=utf-8", CONFIRM_JS) }),
+    )
+    .service(
+        resource("/static/passkeys.js")
+            .get(|| async { asset("text/javascript; charset=utf-8", PASSKEYS_JS) }),
     );
 }
 

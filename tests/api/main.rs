@@ -36,6 +36,7 @@ mod migrate_data;
 mod multi_instance;
 mod observability;
 mod pages;
+mod passkeys;
 mod password;
 mod password_checks;
 mod process;

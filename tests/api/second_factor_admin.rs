@@ -79,7 +79,8 @@ async fn the_command_line_resets_a_users_factors() {
     let output = latchkey(&app, &["user", "reset-factors", "clireset"], None);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(
-        text(&output.stdout).contains("removed the authenticator app"),
+        text(&output.stdout)
+            .contains("removed the authenticator app, 0 passkeys and the recovery codes"),
         "{}",
         text(&output.stdout)
     );

@@ -207,7 +207,7 @@ async fn each_recovery_code_signs_in_once_and_the_count_goes_down() {
         .unwrap();
     assert_eq!(
         factors,
-        json!({"totp": true, "totp_pending": false, "recovery_codes_left": 9})
+        json!({"totp": true, "totp_pending": false, "recovery_codes_left": 9, "passkeys": 0})
     );
     let neither = app
         .post_json("/api/auth/mfa", &json!({"mfa_token": token}))

@@ -14,6 +14,7 @@ use crate::db;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FactorsReset {
     pub had_totp: bool,
+    pub passkeys: usize,
     pub sessions_ended: usize,
 }
 
@@ -30,6 +31,7 @@ impl AuthService {
         db::write_transaction(&mut *self.db.conn()?, |conn| {
             db::users::find_by_id_locked(conn, user_id)?.ok_or(AuthError::UserNotFound)?;
             let had_totp = db::totp::delete(conn, user_id)?;
+            let passkeys = super::passkeys::delete_all_in(conn, user_id)?;
             db::recovery_codes::delete_all(conn, user_id)?;
             db::challenges::void_for_user(conn, user_id, at.now)?;
             let reset = AuditEvent::success(EventKind::SecondFactorsReset)
@@ -51,6 +53,7 @@ impl AuthService {
             self.audit_revocations(conn, &revoked, revocation, client, at.now)?;
             Ok(FactorsReset {
                 had_totp,
+                passkeys,
                 sessions_ended: revoked.len(),
             })
         })

@@ -5,12 +5,14 @@
 //! access token with an `acr`: `aal1` for a password alone, `aal2` for two factors.
 
 mod admin_reset;
+pub mod passkeys;
 mod reauth;
 mod recovery_codes;
 mod second_step;
 mod totp;
 
 pub use admin_reset::FactorsReset;
+pub use passkeys::{PasskeyView, RegisteredPasskey, relying_party};
 pub use reauth::{Fresh, Reauthentication};
 pub use recovery_codes::{RECOVERY_CODE_COUNT, RECOVERY_CODES_LOW};
 pub use second_step::SECOND_STEP_TTL_SECONDS;
@@ -29,6 +31,9 @@ pub enum SignInMethod {
     /// Password, then a code from the authenticator app or a recovery code (both are one-time
     /// passwords in RFC 8176's terms).
     PasswordAndOneTimeCode,
+    /// A passkey alone: a key held by a device (`hwk`) that verified its user: two factors.
+    Passkey,
+    PasswordAndPasskey,
 }
 
 impl SignInMethod {
@@ -37,6 +42,8 @@ impl SignInMethod {
         match self {
             SignInMethod::Password => "pwd",
             SignInMethod::PasswordAndOneTimeCode => "pwd otp mfa",
+            SignInMethod::Passkey => "hwk mfa",
+            SignInMethod::PasswordAndPasskey => "pwd hwk mfa",
         }
     }
 }
@@ -57,8 +64,11 @@ pub fn acr_of(stored_amr: &str) -> &'static str {
 
 /// How the sessions list tells a person how a session signed in.
 pub fn describe_amr(stored_amr: &str) -> &'static str {
-    match acr_of(stored_amr) {
-        "aal2" => "password and a one-time code",
+    let has = |method: &str| stored_amr.split_ascii_whitespace().any(|m| m == method);
+    match (has("pwd"), has("hwk"), has("otp")) {
+        (true, true, _) => "password and a passkey",
+        (false, true, _) => "a passkey",
+        (true, false, true) => "password and a one-time code",
         _ => "password",
     }
 }
@@ -68,6 +78,8 @@ pub fn describe_amr(stored_amr: &str) -> &'static str {
 pub enum Method {
     Totp,
     RecoveryCode,
+    /// A passkey of the account (`/api/auth/passkey/begin` and `/finish` with the `mfa_token`).
+    Passkey,
 }
 
 impl Method {
@@ -75,6 +87,7 @@ impl Method {
         match self {
             Method::Totp => "totp",
             Method::RecoveryCode => "recovery_code",
+            Method::Passkey => "passkey",
         }
     }
 }
@@ -101,11 +114,12 @@ pub struct Factors {
     /// A set-up that waits for its first code.
     pub totp_pending: bool,
     pub recovery_codes_left: i64,
+    pub passkeys: i64,
 }
 
 impl Factors {
     pub fn any(&self) -> bool {
-        self.totp
+        self.totp || self.passkeys > 0
     }
 }
 
@@ -116,6 +130,7 @@ pub(crate) fn factors_in(conn: &mut Conn, user_id: &str) -> Result<Factors, Auth
         totp: totp.as_ref().is_some_and(|t| t.confirmed_at.is_some()),
         totp_pending: totp.as_ref().is_some_and(|t| t.confirmed_at.is_none()),
         recovery_codes_left: db::recovery_codes::unused_count(conn, user_id)?,
+        passkeys: db::passkeys::count_of_user(conn, user_id)?,
     })
 }
 
@@ -144,5 +159,8 @@ mod tests {
         assert_eq!(acr_of(SignInMethod::Password.amr()), "aal1");
         assert_eq!(acr_of(SignInMethod::PasswordAndOneTimeCode.amr()), "aal2");
         assert_eq!(amr_claim("pwd otp mfa"), ["pwd", "otp", "mfa"]);
+        assert_eq!(acr_of(SignInMethod::Passkey.amr()), "aal2");
+        assert_eq!(describe_amr(SignInMethod::Passkey.amr()), "a passkey");
+        assert_eq!(describe_amr("pwd"), "password");
     }
 }

@@ -52,9 +52,12 @@ pub(crate) fn methods_in(conn: &mut Conn, user_id: &str) -> Result<Vec<Method>, 
     let mut methods = Vec::new();
     if factors.totp {
         methods.push(Method::Totp);
-        if factors.recovery_codes_left > 0 {
-            methods.push(Method::RecoveryCode);
-        }
+    }
+    if factors.passkeys > 0 {
+        methods.push(Method::Passkey);
+    }
+    if factors.any() && factors.recovery_codes_left > 0 {
+        methods.push(Method::RecoveryCode);
     }
     Ok(methods)
 }
@@ -87,6 +90,21 @@ impl AuthService {
             mfa_token: token,
             methods,
         })
+    }
+
+    /// The hash of an open challenge of `user` (for a passkey as the second step); else
+    /// `SignInStepInvalid`.
+    pub(crate) fn open_challenge_of(
+        &self,
+        mfa_token: &str,
+        user: &User,
+        now: i64,
+    ) -> Result<Vec<u8>, AuthError> {
+        let hash = token_hash(mfa_token).ok_or(AuthError::SignInStepInvalid)?;
+        db::challenges::find_open(&mut *self.db.conn()?, &hash, now)?
+            .filter(|c| c.user_id == user.id && c.auth_epoch == user.auth_epoch)
+            .ok_or(AuthError::SignInStepInvalid)?;
+        Ok(hash)
     }
 
     /// Finishes a sign-in whose password was right: the challenge's token and a second factor.

@@ -179,7 +179,9 @@ impl AuthService {
             if !db::totp::delete(conn, &user.id)? {
                 return Err(AuthError::NoSecondFactor);
             }
-            db::recovery_codes::delete_all(conn, &user.id)?;
+            if !super::factors_in(conn, &user.id)?.any() {
+                db::recovery_codes::delete_all(conn, &user.id)?;
+            }
             let removed = AuditEvent::success(EventKind::SecondFactorRemoved)
                 .user(&user.id)
                 .session(fresh.caller().session().id.as_str())

@@ -44,6 +44,8 @@ pub struct UserBody {
     email_verified: bool,
     /// An authenticator app is set up (sign-in asks for its code).
     totp: bool,
+    /// At least one passkey is registered.
+    passkeys: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -130,6 +132,7 @@ pub async fn users(
             role: summary.user.role,
             live_sessions: summary.live_sessions,
             totp: summary.totp,
+            passkeys: summary.passkeys,
         })),
     )
 }
@@ -211,6 +214,9 @@ pub async fn revoke_user_sessions(
 pub struct FactorsResetBody {
     /// Whether an authenticator app was removed.
     had_totp: bool,
+    /// How many passkeys were removed.
+    #[schema(example = 1)]
+    passkeys: usize,
     #[schema(example = 2)]
     revoked: usize,
 }
@@ -234,6 +240,7 @@ pub async fn reset_factors(
     let reset = blocking(move || auth.reset_factors(&admin, &user_id, &client)).await?;
     Ok(HttpResponse::Ok().json(FactorsResetBody {
         had_totp: reset.had_totp,
+        passkeys: reset.passkeys,
         revoked: reset.sessions_ended,
     }))
 }

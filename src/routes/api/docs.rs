@@ -10,7 +10,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::docs_answers::{self, StandardAnswers};
-use super::{admin, auth, events, factors, me, mfa, outbox, password, recovery, sessions};
+use super::{
+    admin, auth, events, factors, me, mfa, outbox, passkeys, password, recovery, sessions,
+};
 use crate::auth::AuthService;
 use crate::error::{FieldProblem, Problem};
 use crate::routes::{browser, health, jwks, resource};
@@ -38,6 +40,8 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         mfa::second_step, factors::factors, factors::begin_totp, factors::confirm_totp,
         factors::remove_totp, factors::new_recovery_codes, factors::reauthenticate,
         admin::reset_factors,
+        passkeys::list_passkeys, passkeys::begin_registration, passkeys::finish_registration,
+        passkeys::remove_passkey, passkeys::begin_sign_in, passkeys::finish_sign_in,
         browser::refresh, browser::logout,
         jwks::jwks, health::healthz, health::readyz,
     ),

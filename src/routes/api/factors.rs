@@ -34,6 +34,9 @@ pub struct FactorsBody {
     totp_pending: bool,
     #[schema(example = 10)]
     recovery_codes_left: i64,
+    /// Registered passkeys.
+    #[schema(example = 1)]
+    passkeys: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -60,6 +63,12 @@ pub struct RecoveryCodesBody {
     /// Shown this once: each signs in once when the app is not at hand.
     #[schema(example = json!(["abcd-efgh-ijkl", "mnop-qrst-uvwx"]))]
     recovery_codes: Vec<String>,
+}
+
+impl RecoveryCodesBody {
+    fn new(recovery_codes: Vec<String>) -> RecoveryCodesBody {
+        RecoveryCodesBody { recovery_codes }
+    }
 }
 
 /// Exactly one of them: `password` for an account without a second factor; `totp` or
@@ -92,6 +101,7 @@ pub async fn factors(
         totp: factors.totp,
         totp_pending: factors.totp_pending,
         recovery_codes_left: factors.recovery_codes_left,
+        passkeys: factors.passkeys,
     }))
 }
 
@@ -133,9 +143,7 @@ pub async fn confirm_totp(
 ) -> Result<HttpResponse, ApiError> {
     let code = body.into_inner().code;
     let codes = blocking(move || auth.confirm_totp(&fresh, &code, &client)).await?;
-    Ok(HttpResponse::Ok().json(RecoveryCodesBody {
-        recovery_codes: codes,
-    }))
+    Ok(HttpResponse::Ok().json(RecoveryCodesBody::new(codes)))
 }
 
 /// Remove the authenticator app and its recovery codes: sign-in then needs only the password.
@@ -169,9 +177,7 @@ pub async fn new_recovery_codes(
     client: ClientInfo,
 ) -> Result<HttpResponse, ApiError> {
     let codes = blocking(move || auth.regenerate_recovery_codes(&fresh, &client)).await?;
-    Ok(HttpResponse::Ok().json(RecoveryCodesBody {
-        recovery_codes: codes,
-    }))
+    Ok(HttpResponse::Ok().json(RecoveryCodesBody::new(codes)))
 }
 
 /// Prove again who you are, so this session may change second factors for the next

@@ -9,6 +9,7 @@ mod factors;
 mod me;
 mod mfa;
 mod outbox;
+mod passkeys;
 mod password;
 mod recovery;
 mod sessions;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(me::configure)
         .configure(mfa::configure)
         .configure(factors::configure)
+        .configure(passkeys::configure)
         .configure(password::configure)
         .configure(sessions::configure)
         .configure(docs::configure)

@@ -78,6 +78,7 @@ pub struct UserRow {
     pub reset_factors_action: String,
     /// An authenticator app is set up.
     pub totp: bool,
+    pub passkeys: bool,
     /// The role the role button gives.
     pub other_role: &'static str,
     pub username: String,
@@ -180,6 +181,7 @@ async fn users(
                 "reset-factors",
             ),
             totp: summary.totp,
+            passkeys: summary.passkeys,
             other_role: if summary.user.is_admin() {
                 "user"
             } else {

@@ -31,6 +31,8 @@ struct LoginPage {
     error: Option<String>,
     username: String,
     next: String,
+    /// Offer "Sign in with a passkey" (this server can do WebAuthn).
+    passkeys: bool,
 }
 
 #[derive(Deserialize)]
@@ -54,6 +56,7 @@ async fn form(
 ) -> Result<HttpResponse, PageError> {
     let page = request.get_session();
     let next = local_next(query.next.as_deref());
+    let passkeys = auth.passkeys_available();
     // Already signed in on a live session: no need to sign in again.
     if let Some((_, session_id)) = page_session::signed_in(&page)
         && blocking(move || auth.live_session(&session_id))
@@ -85,6 +88,7 @@ async fn form(
             error: None,
             username: String::new(),
             next,
+            passkeys,
         },
     ))
 }
@@ -106,6 +110,7 @@ async fn submit(
     } = form;
     let next = local_next(Some(&next));
     let name = username.clone();
+    let passkeys_offered = auth.passkeys_available();
     // Signing in again in this browser replaces its previous session rather than orphaning it.
     let replaced = page_session::signed_in(&page).map(|(_, session_id)| session_id);
     let device = cookies.read_device(&request);
@@ -124,6 +129,8 @@ async fn submit(
                 &page,
                 &page_session::PendingSignIn {
                     recovery_codes: pending.methods.contains(&Method::RecoveryCode),
+                    totp: pending.methods.contains(&Method::Totp),
+                    passkey: pending.methods.contains(&Method::Passkey),
                     mfa_token: pending.mfa_token,
                     next,
                 },
@@ -139,6 +146,7 @@ async fn submit(
                 error: Some(refused.description().message),
                 username,
                 next,
+                passkeys: passkeys_offered,
             },
         )),
         Err(other) => Err(other.into()),

@@ -15,6 +15,7 @@ mod links;
 mod login;
 pub mod page_session;
 mod pager;
+mod passkeys;
 mod password;
 mod reauth;
 mod recovery;
@@ -59,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(password::configure)
     .configure(email::configure)
     .configure(two_factor::configure)
+    .configure(passkeys::configure)
     .configure(reauth::configure)
     .configure(sessions::configure)
     .configure(admin::configure)

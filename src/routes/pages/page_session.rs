@@ -93,6 +93,12 @@ pub struct PendingSignIn {
     pub next: String,
     /// Whether recovery codes are among the methods.
     pub recovery_codes: bool,
+    /// Whether the authenticator app is.
+    #[serde(default)]
+    pub totp: bool,
+    /// Whether a passkey is.
+    #[serde(default)]
+    pub passkey: bool,
 }
 
 pub fn set_pending_sign_in(session: &Session, pending: &PendingSignIn) {

@@ -31,6 +31,8 @@ struct SecondFactorPage {
     /// The recovery-code form is open (it was the one used).
     recovery: bool,
     recovery_codes: bool,
+    totp: bool,
+    passkey: bool,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +68,8 @@ async fn form(request: HttpRequest) -> HttpResponse {
             error: None,
             recovery: false,
             recovery_codes: pending.recovery_codes,
+            totp: pending.totp,
+            passkey: pending.passkey,
         },
     )
 }
@@ -110,6 +114,8 @@ async fn submit(
                 error: Some(refused.description().message),
                 recovery,
                 recovery_codes: pending.recovery_codes,
+                totp: pending.totp,
+                passkey: pending.passkey,
             },
         )),
         Err(other) => Err(other.into()),

@@ -9,7 +9,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::guard::{FreshPageUser, PageUser};
-use super::{Confirmed, Csrf, Layout, NoFields, PageError, page_session, render, see_other};
+use super::{
+    Confirmed, Csrf, Layout, NoFields, PageError, format, links, page_session, render, see_other,
+};
 use crate::auth::factors::{Factors, RECOVERY_CODES_LOW, TotpSetup};
 use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService};
@@ -54,6 +56,16 @@ struct OverviewPage {
     layout: Layout,
     factors: Factors,
     low: bool,
+    passkeys: Vec<PasskeyRow>,
+    passkeys_available: bool,
+}
+
+/// One passkey in the list, with its remove button's action.
+struct PasskeyRow {
+    name: String,
+    created: String,
+    last_used: String,
+    remove_action: String,
 }
 
 #[derive(Template)]
@@ -81,13 +93,41 @@ struct CodeForm {
 
 async fn overview(user: PageUser, auth: web::Data<AuthService>) -> Result<HttpResponse, PageError> {
     let caller = user.caller.clone();
-    let factors = blocking(move || auth.my_factors(&caller)).await?;
+    let passkeys_available = auth.passkeys_available();
+    let now = auth.clock().now();
+    let (factors, passkeys) =
+        blocking(move || Ok((auth.my_factors(&caller)?, auth.my_passkeys(&caller)?))).await?;
+    let passkeys = passkeys
+        .into_iter()
+        .map(|view| PasskeyRow {
+            created: format::date(view.created_at),
+            last_used: view
+                .last_used_at
+                .map_or_else(|| "never".to_owned(), |at| format::relative_time(at, now)),
+            remove_action: format!("/account/passkeys/{}/remove", links::segment(&view.id)),
+            name: view.name,
+        })
+        .collect();
     let page = OverviewPage {
         layout: user.layout(),
-        low: factors.totp && factors.recovery_codes_left <= RECOVERY_CODES_LOW,
+        low: factors.any() && factors.recovery_codes_left <= RECOVERY_CODES_LOW,
         factors,
+        passkeys,
+        passkeys_available,
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// The page that shows new recovery codes, once.
+pub(super) fn codes_page(user: &PageUser, codes: Vec<String>, first: bool) -> HttpResponse {
+    render(
+        StatusCode::OK,
+        &CodesPage {
+            layout: user.layout(),
+            codes,
+            first,
+        },
+    )
 }
 
 async fn begin(
@@ -147,14 +187,7 @@ async fn confirm(
 ) -> Result<HttpResponse, PageError> {
     let service = auth.clone();
     match blocking(move || service.confirm_totp(&fresh, &form.code, &client)).await {
-        Ok(codes) => Ok(render(
-            StatusCode::OK,
-            &CodesPage {
-                layout: user.layout(),
-                codes,
-                first: true,
-            },
-        )),
+        Ok(codes) => Ok(codes_page(&user, codes, true)),
         Err(ApiError::Auth(AuthError::Invalid(errors))) => {
             let caller = user.caller.clone();
             let Some(setup) = blocking(move || auth.pending_totp(&caller)).await? else {
@@ -184,10 +217,7 @@ async fn remove(
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     let message = match blocking(move || auth.remove_totp(&fresh, &client)).await {
-        Ok(()) => (
-            "success",
-            "The authenticator app is removed. Signing in needs only your password now.".into(),
-        ),
+        Ok(()) => ("success", "The authenticator app is removed.".into()),
         Err(refused @ ApiError::Auth(AuthError::NoSecondFactor)) => {
             ("info", refused.description().message)
         }
@@ -206,14 +236,7 @@ async fn new_codes(
     client: ClientInfo,
 ) -> Result<HttpResponse, PageError> {
     match blocking(move || auth.regenerate_recovery_codes(&fresh, &client)).await {
-        Ok(codes) => Ok(render(
-            StatusCode::OK,
-            &CodesPage {
-                layout: user.layout(),
-                codes,
-                first: false,
-            },
-        )),
+        Ok(codes) => Ok(codes_page(&user, codes, false)),
         Err(refused @ ApiError::Auth(AuthError::NoSecondFactor)) => {
             page_session::flash(&user.page, "info", refused.description().message);
             Ok(see_other(OVERVIEW))
