@@ -6,6 +6,7 @@
 //! adds the stored role and carries the `Admin` value that admin operations require.
 
 use actix_web::dev::Payload;
+use actix_web::http::Method;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
@@ -37,7 +38,9 @@ impl FromRequest for LiveSession {
 }
 
 /// A caller with a live session whose user is an admin now (the role as stored, not as the
-/// token says). Anyone else gets 403, recorded as `access_denied`.
+/// token says). Anyone else gets 403, recorded as `access_denied`. A change (any method but
+/// GET) also needs the session to be fresh (`reauthentication_required` otherwise), and with
+/// `LATCHKEY_REQUIRE_MFA=admins` the admin to have a second factor.
 pub struct AdminSession {
     pub admin: Admin,
 }
@@ -50,10 +53,15 @@ impl FromRequest for AdminSession {
         let live = LiveSession::from_request(request, payload);
         let auth = request.app_data::<web::Data<AuthService>>().cloned();
         let client = client_info(request);
+        let changes = !matches!(*request.method(), Method::GET | Method::HEAD);
         Box::pin(async move {
             let LiveSession { caller } = live.await?;
             let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
-            match auth.admin_rights(&caller) {
+            let admin = auth.admin_rights(&caller);
+            if admin.is_some() && changes {
+                auth.fresh(caller.clone())?;
+            }
+            match admin {
                 Some(admin) if auth.config().require_mfa_for_admins => {
                     blocking(move || auth.check_admin_second_factor(&caller)).await?;
                     Ok(AdminSession { admin })

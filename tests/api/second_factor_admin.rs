@@ -214,3 +214,64 @@ async fn the_pages_ask_for_the_code_on_a_second_page_and_for_a_recent_sign_in_be
         10
     );
 }
+
+#[tokio::test]
+async fn an_admins_changes_need_a_recent_sign_in_while_reading_does_not() {
+    let app = spawn_app().await;
+    let admin = app.admin_signed_in("oncall").await;
+    app.signed_in("target").await;
+    let users: Value = app
+        .get("/api/admin/users", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "target")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let browser = app.browser();
+    browser.sign_in("oncall").await;
+    app.clock.advance(11 * 60);
+    let disable = format!("/api/admin/users/{id}/disable");
+    let stale = post(&app, &disable, &admin.access, &json!({})).await;
+    assert_eq!(
+        assert_problem(stale, StatusCode::FORBIDDEN).await["code"],
+        "reauthentication_required"
+    );
+    assert_eq!(
+        app.get("/api/admin/users", &admin.access).await.status(),
+        StatusCode::OK
+    );
+    let page = browser
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/disable"),
+            &[("confirmed", "yes")],
+        )
+        .await;
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&page),
+        "/account/confirm-identity?next=%2Fadmin%2Fusers"
+    );
+    let confirmed = post(
+        &app,
+        "/api/me/reauthenticate",
+        &admin.access,
+        &json!({"password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(confirmed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        post(&app, &disable, &admin.access, &json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { PASSWORD, SHOTS, launchChromium, register, signIn, startServer } from './support.mjs';
+import { PASSWORD, SHOTS, launchChromium, register, registerWithTotp, signIn, startServer } from './support.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
@@ -20,6 +20,7 @@ let browser;
 before(async () => {
   server = await startServer();
   server.createAdmin('root');
+  await registerWithTotp(server.base, 'twostep');
   browser = await launchChromium();
 });
 
@@ -54,6 +55,15 @@ async function violations(page, state) {
 const visit = (path) => async (page) => { await page.goto(server.base + path); };
 const SIGNED_OUT = {
   'sign-in': visit('/login'),
+  'second step of a sign-in, with a wrong code': async (page) => {
+    await page.goto(server.base + '/login');
+    await page.fill('#username', 'twostep');
+    await page.fill('#password', PASSWORD);
+    await Promise.all([page.waitForURL(server.base + '/login/second-factor'), page.click('form.form button[type=submit]')]);
+    await page.fill('#code', '000000');
+    await Promise.all([page.waitForLoadState('load'), page.click('form.form button[type=submit]')]);
+    await page.waitForSelector('.alert');
+  },
   'sign-in with an error': async (page) => {
     await page.goto(server.base + '/login');
     await page.fill('#username', 'nobody-here');

@@ -4,10 +4,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { PASSWORD, SHOTS, launchChromium, register, signIn, startServer } from './support.mjs';
+import { PASSWORD, SHOTS, launchChromium, register, signIn, startServer, totp } from './support.mjs';
 
 let server;
 let browser;
@@ -22,26 +21,6 @@ after(async () => {
   if (browser) await browser.close();
   if (server) server.stop();
 });
-
-function base32(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of text.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const bytes = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
-
-/// RFC 6238: the 6 digits an app shows `offset` seconds from now.
-function totp(secret, offset = 0) {
-  const step = Math.floor((Date.now() / 1000 + offset) / 30);
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac('sha1', base32(secret)).update(counter).digest();
-  const at = mac[19] & 0x0f;
-  const value = (mac.readUInt32BE(at) & 0x7fffffff) % 1000000;
-  return String(value).padStart(6, '0');
-}
 
 async function passwordStep(page, base, username) {
   await page.goto(base + '/login');

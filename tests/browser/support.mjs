@@ -1,5 +1,6 @@
 // What the browser test files share: the real server (the debug binary cargo builds) with its
 // own data folder, an admin made with the command line, and Debian's Chromium.
+import { createHmac } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -146,4 +147,38 @@ export function linkIn(text, pathname) {
   const found = text.match(new RegExp(`https?://\\S+${pathname.replace('/', '\\/')}\\?token=[A-Za-z0-9_-]+`));
   assert.ok(found, `no ${pathname} link in: ${text}`);
   return found[0];
+}
+
+function base32(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of text.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(bytes);
+}
+
+/// RFC 6238, as an authenticator app computes it: the 6 digits for a base32 `secret`
+/// `offset` seconds from now.
+export function totp(secret, offset = 0) {
+  const step = Math.floor((Date.now() / 1000 + offset) / 30);
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', base32(secret)).update(counter).digest();
+  const at = mac[19] & 0x0f;
+  const value = (mac.readUInt32BE(at) & 0x7fffffff) % 1000000;
+  return String(value).padStart(6, '0');
+}
+
+/// Registers `username` through the API and sets up an authenticator app for it; resolves to
+/// the app's secret.
+export async function registerWithTotp(base, username) {
+  const json = { 'content-type': 'application/json' };
+  await fetch(base + '/api/auth/register', { method: 'POST', headers: json, body: JSON.stringify({ username, password: PASSWORD }) });
+  const login = await (await fetch(base + '/api/auth/login', { method: 'POST', headers: json, body: JSON.stringify({ username, password: PASSWORD }) })).json();
+  const bearer = { ...json, authorization: `Bearer ${login.access_token}` };
+  const setup = await (await fetch(base + '/api/me/totp', { method: 'POST', headers: bearer, body: '{}' })).json();
+  const confirmed = await fetch(base + '/api/me/totp/confirm', { method: 'POST', headers: bearer, body: JSON.stringify({ code: totp(setup.secret) }) });
+  if (confirmed.status !== 200) throw new Error(`TOTP set-up answered ${confirmed.status}`);
+  return setup.secret;
 }

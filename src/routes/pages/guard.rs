@@ -108,7 +108,8 @@ pub async fn current_layout(request: &HttpRequest) -> Layout {
 }
 
 /// A signed-in admin (the role as stored now) and the `Admin` value admin operations need;
-/// anyone else gets the 403 page, recorded as `access_denied`.
+/// anyone else gets the 403 page, recorded as `access_denied`. A form post also needs a recent
+/// sign-in (else: confirm who you are, then back to the form's page).
 pub struct AdminPage {
     pub admin: Admin,
     pub user: PageUser,
@@ -122,10 +123,26 @@ impl FromRequest for AdminPage {
         let user = PageUser::from_request(request, payload);
         let client = client_info(request);
         let auth = request.app_data::<web::Data<AuthService>>().cloned();
+        // A change (a form post) needs a recent sign-in; the confirmation brings the admin back
+        // to the page of the form.
+        let changes_return_to = match *request.method() {
+            Method::GET | Method::HEAD => None,
+            _ => Some(
+                request
+                    .app_data::<FormPage>()
+                    .map_or("/admin/users", |page| page.0)
+                    .to_owned(),
+            ),
+        };
         Box::pin(async move {
             let user = user.await?;
             let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
             if let Some(admin) = auth.admin_rights(&user.caller) {
+                if let Some(back) = changes_return_to
+                    && auth.fresh(user.caller.clone()).is_err()
+                {
+                    return Err(PageError::Redirect(super::links::confirm_identity(&back)));
+                }
                 if auth.config().require_mfa_for_admins {
                     let caller = user.caller.clone();
                     let service = auth.clone();
