@@ -8,8 +8,26 @@ use serde_json::{Value, json};
 use crate::authenticator::code_at;
 use crate::browser::location;
 use crate::cli::{latchkey, text};
+use crate::helpers::TestApp;
 use crate::helpers::{PASSWORD, assert_problem, spawn_app, spawn_app_with};
 use crate::second_factors::{enrol, post};
+
+/// The admin's user list's row for `username`.
+async fn listed_user(app: &TestApp, admin_access: &str, username: &str) -> Value {
+    let users: Value = app
+        .get("/api/admin/users", admin_access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == username)
+        .unwrap()
+        .clone()
+}
 
 #[tokio::test]
 async fn an_admin_reset_removes_every_factor_ends_the_sessions_and_names_the_admin() {
@@ -17,18 +35,7 @@ async fn an_admin_reset_removes_every_factor_ends_the_sessions_and_names_the_adm
     let admin = app.admin_signed_in("helpdesk").await;
     let tokens = app.signed_in("lostphone").await;
     enrol(&app, &tokens).await;
-    let users: Value = app
-        .get("/api/admin/users", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let row = users["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "lostphone")
-        .unwrap();
+    let row = listed_user(&app, &admin.access, "lostphone").await;
     assert_eq!(row["totp"], true);
     let id = row["id"].as_str().unwrap().to_owned();
     let reset = post(
@@ -220,18 +227,7 @@ async fn an_admins_changes_need_a_recent_sign_in_while_reading_does_not() {
     let app = spawn_app().await;
     let admin = app.admin_signed_in("oncall").await;
     app.signed_in("target").await;
-    let users: Value = app
-        .get("/api/admin/users", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = users["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "target")
-        .unwrap()["id"]
+    let id = listed_user(&app, &admin.access, "target").await["id"]
         .as_str()
         .unwrap()
         .to_owned();
