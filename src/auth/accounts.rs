@@ -158,7 +158,8 @@ impl AuthService {
     /// Changes a signed-in user's password after checking the current one, and signs out every
     /// other session of the user (a password change is what people do when they fear a thief).
     /// The current-password check is throttled exactly like a sign-in (`device_token`: the
-    /// caller's trusted-device token, if any). Returns how many other sessions were revoked.
+    /// caller's trusted-device token, if any). An account with a second factor also needs a fresh
+    /// session (`step_up_for_credential_change`). Returns how many other sessions were revoked.
     pub fn change_password(
         &self,
         caller: &Caller,
@@ -167,6 +168,7 @@ impl AuthService {
         device_token: Option<&str>,
         client: &ClientInfo,
     ) -> Result<usize, AuthError> {
+        self.step_up_for_credential_change(caller)?;
         let user = caller.user_row();
         let current_session = caller.session().id.as_str();
         let new_password = check_new_password(

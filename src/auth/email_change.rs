@@ -1,5 +1,5 @@
 //! Changing the address of a signed-in account: the current password first (throttled like a
-//! sign-in), then a link to the new address. A verified address stays the account's until the
+//! sign-in; with a second factor, also a fresh session), then a link to the new address. A verified address stays the account's until the
 //! new one is proved (whoever typed a wrong address keeps a working one); the old address is
 //! told when the change takes effect (`verify_email`).
 
@@ -22,6 +22,7 @@ impl AuthService {
         device_token: Option<&str>,
         client: &ClientInfo,
     ) -> Result<String, AuthError> {
+        self.step_up_for_credential_change(caller)?;
         let email = parse_email(new_email, "email").map_err(|e| AuthError::Invalid(vec![e]))?;
         let user = caller.user_row();
         if user.email_key.as_deref() == Some(email.key.as_str()) {

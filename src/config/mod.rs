@@ -269,8 +269,8 @@ settings! {
     require_mfa: RequireMfa = RequireMfa::None,
         "`admins`: admins must set up a second factor before they reach the admin pages and API";
     reauth_window: Duration = secs(10 * 60),
-        "sensitive changes (second factors, recovery codes) need a sign-in or a re-authentication this recent",
-        check within(secs(60), secs(DAY), "");
+        "sensitive changes (second factors, recovery codes; with a second factor also the password and address) need a sign-in or a re-authentication this recent",
+        check within(secs(10), secs(DAY), "");
     rate_limit_recovery: u32 = 10,
         "password-reset requests, reset confirmations and new verification links per minute per client address",
         check within(0, 100_000, "");

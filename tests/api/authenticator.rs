@@ -4,7 +4,7 @@
 use sha1::{Digest, Sha1};
 
 /// RFC 4648 base32, as the enrolment shows the secret.
-fn base32_decode(text: &str) -> Vec<u8> {
+pub fn base32_decode(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut bits = 0u64;
     let mut count = 0;

@@ -301,3 +301,49 @@ async fn the_documented_event_names_are_the_servers_list_of_events() {
         "{event_param}"
     );
 }
+
+/// utoipa names a schema after its type and silently keeps one of two types with the same
+/// name, so one response would be documented with the other's fields. Every `ToSchema` type
+/// under `src/` therefore has a name of its own.
+#[test]
+fn no_two_documented_types_share_a_schema_name() {
+    let mut names: Vec<(String, String)> = Vec::new();
+    let mut folders = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let mut derives_schema = false;
+                for line in text.lines().map(str::trim) {
+                    if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                        derives_schema = true;
+                    } else if derives_schema
+                        && let Some(name) = ["pub struct ", "pub enum ", "struct ", "enum "]
+                            .iter()
+                            .find_map(|keyword| line.strip_prefix(keyword))
+                    {
+                        let name: String = name
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        names.push((name, path.display().to_string()));
+                        derives_schema = false;
+                    }
+                }
+            }
+        }
+    }
+    assert!(names.len() > 20, "found only {names:?}");
+    names.sort();
+    let shared: Vec<_> = names
+        .windows(2)
+        .filter(|pair| pair[0].0 == pair[1].0)
+        .collect();
+    assert!(shared.is_empty(), "one schema name, two types: {shared:?}");
+}

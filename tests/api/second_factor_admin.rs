@@ -11,6 +11,7 @@ use crate::cli::{latchkey, text};
 use crate::helpers::TestApp;
 use crate::helpers::{PASSWORD, assert_problem, spawn_app, spawn_app_with};
 use crate::second_factors::{enrol, post};
+use crate::step_up::confirm_with_code;
 
 /// The admin's user list's row for `username`.
 async fn listed_user(app: &TestApp, admin_access: &str, username: &str) -> Value {
@@ -196,18 +197,7 @@ async fn the_pages_ask_for_the_code_on_a_second_page_and_for_a_recent_sign_in_be
     let page = browser.page(&location(&stale)).await;
     assert!(page.contains("Confirm it"), "{page}");
     let code = code_at(&secret, app.clock.now());
-    let confirmed = browser
-        .submit(
-            "/account/confirm-identity",
-            "/account/confirm-identity",
-            &[
-                ("code", &code),
-                ("method", "totp"),
-                ("next", "/account/two-factor"),
-            ],
-        )
-        .await;
-    assert_eq!(location(&confirmed), "/account/two-factor");
+    confirm_with_code(&browser, &code, "/account/two-factor").await;
     let renewed = browser
         .submit(
             "/account/two-factor",

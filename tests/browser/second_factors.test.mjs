@@ -1,12 +1,13 @@
 // Two-factor sign-in in a real browser: set up an authenticator app from the account page
 // (the code computed here from the key the page shows, as a phone would), sign in with it and
-// with a recovery code, and have an admin reset it for someone who lost the phone.
+// with a recovery code, have an admin reset it for someone who lost the phone, and be asked to
+// confirm who you are before a password change once the sign-in is no longer recent.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { PASSWORD, SHOTS, launchChromium, register, signIn, startServer, totp } from './support.mjs';
+import { PASSWORD, SHOTS, launchChromium, register, registerWithTotp, signIn, startServer, totp } from './support.mjs';
 
 let server;
 let browser;
@@ -98,4 +99,37 @@ test('an authenticator app set up on the account page is asked for at sign-in; a
   await page.goto(base + '/account/two-factor');
   assert.match(await page.textContent('main'), /Off/);
   await context.close();
+});
+
+test('with a second factor, a password change after the window asks to confirm and comes back to the form', async () => {
+  // The shortest window allowed, so the test can outwait it (the default is 10 minutes); ages
+  // are whole seconds, so past it means 11 s later.
+  const short = await startServer({ LATCHKEY_REAUTH_WINDOW: '10s' });
+  try {
+    const base = short.base;
+    const { secret, recoveryCodes } = await registerWithTotp(base, 'stepper');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(10000);
+    await passwordStep(page, base, 'stepper');
+    await page.fill('#code', totp(secret, 30));
+    await Promise.all([page.waitForURL(base + '/'), page.click('form.form button[type=submit]')]);
+    await new Promise((resolve) => setTimeout(resolve, 11500));
+
+    await page.goto(base + '/account/password');
+    assert.equal(page.url(), base + '/account/confirm-identity?next=%2Faccount%2Fpassword');
+    await page.screenshot({ path: path.join(SHOTS, 'confirm-identity.png'), fullPage: true });
+    await page.click('summary');
+    await page.fill('#recovery_code', recoveryCodes[0]);
+    await Promise.all([page.waitForURL(base + '/account/password'), page.click('details form button[type=submit]')]);
+    const fresh = 'a fresh passphrase for stepping up';
+    await page.fill('#current_password', PASSWORD);
+    await page.fill('#new_password', fresh);
+    await page.fill('#new_password_confirm', fresh);
+    await Promise.all([page.waitForURL(base + '/'), page.click('form.form button[type=submit]')]);
+    assert.match(await page.textContent('main'), /Password changed/);
+    await context.close();
+  } finally {
+    short.stop();
+  }
 });

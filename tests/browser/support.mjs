@@ -171,7 +171,7 @@ export function totp(secret, offset = 0) {
 }
 
 /// Registers `username` through the API and sets up an authenticator app for it; resolves to
-/// the app's secret.
+/// the app's secret and the recovery codes.
 export async function registerWithTotp(base, username) {
   const json = { 'content-type': 'application/json' };
   await fetch(base + '/api/auth/register', { method: 'POST', headers: json, body: JSON.stringify({ username, password: PASSWORD }) });
@@ -180,5 +180,5 @@ export async function registerWithTotp(base, username) {
   const setup = await (await fetch(base + '/api/me/totp', { method: 'POST', headers: bearer, body: '{}' })).json();
   const confirmed = await fetch(base + '/api/me/totp/confirm', { method: 'POST', headers: bearer, body: JSON.stringify({ code: totp(setup.secret) }) });
   if (confirmed.status !== 200) throw new Error(`TOTP set-up answered ${confirmed.status}`);
-  return setup.secret;
+  return { secret: setup.secret, recoveryCodes: (await confirmed.json()).recovery_codes };
 }

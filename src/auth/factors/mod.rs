@@ -21,7 +21,9 @@ pub use totp::TotpSetup;
 
 use super::AuthService;
 use super::access::Caller;
+use super::audit::{AuditEvent, EventKind};
 use super::error::AuthError;
+use super::sessions::ClientInfo;
 use crate::db::{self, Conn};
 
 /// How a session was signed in.
@@ -142,6 +144,28 @@ impl AuthService {
             return Err(AuthError::SecondFactorEnrolmentRequired);
         }
         Ok(())
+    }
+
+    /// Finishes the removal of one of the caller's factors inside the transaction that deleted
+    /// it: with the last factor go the recovery codes (the backup of a factor, never a factor on
+    /// their own), and the removal is audited.
+    pub(super) fn factor_removed_in(
+        &self,
+        conn: &mut Conn,
+        fresh: &Fresh,
+        which: &'static str,
+        client: &ClientInfo,
+        now: i64,
+    ) -> Result<(), AuthError> {
+        let user_id = fresh.caller().user().id.as_str();
+        if !factors_in(conn, user_id)?.any() {
+            db::recovery_codes::delete_all(conn, user_id)?;
+        }
+        let removed = AuditEvent::success(EventKind::SecondFactorRemoved)
+            .user(user_id)
+            .session(fresh.caller().session().id.as_str())
+            .detail(which);
+        Ok(self.audit_in(conn, removed, client, now)?)
     }
 
     /// The caller's own second factors.

@@ -239,14 +239,7 @@ impl AuthService {
             if !db::passkeys::delete(conn, &user.id, passkey_id)? {
                 return Err(AuthError::PasskeyNotFound);
             }
-            if !super::factors_in(conn, &user.id)?.any() {
-                db::recovery_codes::delete_all(conn, &user.id)?;
-            }
-            let removed = AuditEvent::success(EventKind::SecondFactorRemoved)
-                .user(&user.id)
-                .session(fresh.caller().session().id.as_str())
-                .detail("passkey");
-            Ok(self.audit_in(conn, removed, client, now)?)
+            self.factor_removed_in(conn, fresh, "passkey", client, now)
         })
     }
 

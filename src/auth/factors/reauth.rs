@@ -1,5 +1,6 @@
 //! Re-authentication (step-up): a change that would let a stolen session keep the account (a
-//! second factor added or removed, new recovery codes) needs the session to have proved who it
+//! second factor added or removed, new recovery codes, and for an account with a second factor
+//! a new password or address) needs the session to have proved who it
 //! is recently, by its sign-in or by a re-authentication. `Fresh` is that proof as a type: only
 //! `fresh` makes one, so such an operation cannot forget the check.
 
@@ -48,6 +49,17 @@ impl AuthService {
     /// What a re-authentication of the caller asks for: a second factor when they have one.
     pub fn reauthentication_needs_second_factor(&self, caller: &Caller) -> Result<bool, AuthError> {
         Ok(self.my_factors(caller)?.any())
+    }
+
+    /// What a password or address change needs besides the current password it carries. For an
+    /// account without second factors that password is the re-authentication. One with a second
+    /// factor also needs the session fresh: a stolen session and a phished password must not be
+    /// enough to take the account.
+    pub fn step_up_for_credential_change(&self, caller: &Caller) -> Result<(), AuthError> {
+        if self.reauthentication_needs_second_factor(caller)? {
+            self.fresh(caller.clone())?;
+        }
+        Ok(())
     }
 
     /// Proves again who the caller is, which makes the session fresh for the window.

@@ -179,14 +179,7 @@ impl AuthService {
             if !db::totp::delete(conn, &user.id)? {
                 return Err(AuthError::NoSecondFactor);
             }
-            if !super::factors_in(conn, &user.id)?.any() {
-                db::recovery_codes::delete_all(conn, &user.id)?;
-            }
-            let removed = AuditEvent::success(EventKind::SecondFactorRemoved)
-                .user(&user.id)
-                .session(fresh.caller().session().id.as_str())
-                .detail("authenticator app");
-            Ok(self.audit_in(conn, removed, client, now)?)
+            self.factor_removed_in(conn, fresh, "authenticator app", client, now)
         })
     }
 }

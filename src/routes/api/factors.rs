@@ -180,7 +180,8 @@ pub async fn new_recovery_codes(
     Ok(HttpResponse::Ok().json(RecoveryCodesBody::new(codes)))
 }
 
-/// Prove again who you are, so this session may change second factors for the next
+/// Prove again who you are, so this session may change second factors (and, with one, the
+/// password or address) for the next
 /// `LATCHKEY_REAUTH_WINDOW` (10 minutes by default).
 #[utoipa::path(post, path = "/api/me/reauthenticate", tag = "me", security(("bearer" = [])),
     request_body = ReauthenticateBody,
@@ -205,9 +206,9 @@ pub async fn reauthenticate(
         totp,
         recovery_code,
     } = body.into_inner();
-    let code = match (password, totp.is_some() || recovery_code.is_some()) {
-        (Some(password), false) => Err(password),
-        (None, true) => Ok(TypedCode::new(totp, recovery_code)?),
+    let typed = match (password, totp.is_some() || recovery_code.is_some()) {
+        (Some(password), false) => Typed::Password(password),
+        (None, true) => Typed::Code(TypedCode::new(totp, recovery_code)?),
         _ => {
             return Err(ApiError::Unprocessable(
                 "Send exactly one of password, totp and recovery_code.".into(),
@@ -215,9 +216,9 @@ pub async fn reauthenticate(
         }
     };
     blocking(move || {
-        let proof = match &code {
-            Ok(code) => Reauthentication::SecondFactor(code.proof()),
-            Err(password) => Reauthentication::Password {
+        let proof = match &typed {
+            Typed::Code(code) => Reauthentication::SecondFactor(code.proof()),
+            Typed::Password(password) => Reauthentication::Password {
                 password,
                 device_token: device_token.as_deref(),
             },
@@ -226,4 +227,10 @@ pub async fn reauthenticate(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// What a re-authentication request carried: exactly one of the two.
+enum Typed {
+    Password(String),
+    Code(TypedCode),
 }

@@ -34,13 +34,15 @@ pub struct EmailChangeAsked {
     pending_email: String,
 }
 
-/// Change the account's address: needs the current password; a link goes to the new address,
+/// Change the account's address: needs the current password (and, with a second factor, a
+/// recent sign-in or re-authentication); a link goes to the new address,
 /// and the change takes effect (and the old address is told) once it is used.
 #[utoipa::path(post, path = "/api/me/email", tag = "me", security(("bearer" = [])),
     request_body = EmailChange,
     responses(
         (status = 202, description = "A confirmation link is on its way to the new address", body = EmailChangeAsked),
         (status = 401, description = "Invalid token or ended session", body = Problem),
+        (status = 403, description = "The account has a second factor and the sign-in is not recent: re-authenticate first (`POST /api/me/reauthenticate`)", body = Problem),
         (status = 422, description = "Wrong current password, or not an address", body = Problem),
         (status = 429, description = "Too many wrong current passwords, or too many attempts from this address", body = Problem),
     ))]

@@ -33,12 +33,14 @@ pub struct PasswordChanged {
     revoked_sessions: usize,
 }
 
-/// Needs the current password; every other session of the user ends at once.
+/// Needs the current password, and with a second factor also a recent sign-in or
+/// re-authentication; every other session of the user ends at once.
 #[utoipa::path(post, path = "/api/me/password", tag = "me", security(("bearer" = [])),
     request_body = PasswordChange,
     responses(
         (status = 200, description = "Changed; every other session ended", body = PasswordChanged),
         (status = 401, description = "Invalid token or ended session", body = Problem),
+        (status = 403, description = "The account has a second factor and the sign-in is not recent: re-authenticate first (`POST /api/me/reauthenticate`)", body = Problem),
         (status = 422, description = "Wrong current password, or a weak or unchanged new one", body = Problem),
         (status = 429, description = "Too many wrong current passwords (the sign-in throttle), or too many attempts from this address; see Retry-After", body = Problem),
     ))]

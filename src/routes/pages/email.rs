@@ -1,11 +1,12 @@
-//! "Change email address": the current password, then a link to the new address.
+//! "Change email address": the current password (and, with a second factor, a recent sign-in:
+//! `CredentialPageUser`), then a link to the new address.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::guard::PageUser;
+use super::guard::{CredentialPageUser, PageUser};
 use super::{Csrf, Layout, PageError, page_session, refused_form, render, see_other};
 use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService};
@@ -45,13 +46,13 @@ fn page_for(user: &PageUser) -> EmailPage {
     }
 }
 
-async fn form(user: PageUser) -> HttpResponse {
+async fn form(CredentialPageUser(user): CredentialPageUser) -> HttpResponse {
     render(StatusCode::OK, &page_for(&user))
 }
 
 async fn submit(
     request: HttpRequest,
-    user: PageUser,
+    CredentialPageUser(user): CredentialPageUser,
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
     limits: web::Data<RateLimits>,

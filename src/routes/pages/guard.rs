@@ -125,15 +125,8 @@ impl FromRequest for AdminPage {
         let auth = request.app_data::<web::Data<AuthService>>().cloned();
         // A change (a form post) needs a recent sign-in; the confirmation brings the admin back
         // to the page of the form.
-        let changes_return_to = match *request.method() {
-            Method::GET | Method::HEAD => None,
-            _ => Some(
-                request
-                    .app_data::<FormPage>()
-                    .map_or("/admin/users", |page| page.0)
-                    .to_owned(),
-            ),
-        };
+        let changes_return_to = (!matches!(*request.method(), Method::GET | Method::HEAD))
+            .then(|| page_of_form(request));
         Box::pin(async move {
             let user = user.await?;
             let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
@@ -179,23 +172,61 @@ impl FromRequest for FreshPageUser {
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let user = PageUser::from_request(request, payload);
         let auth = request.app_data::<web::Data<AuthService>>().cloned();
-        let back = match *request.method() {
-            Method::GET => request.uri().path().to_owned(),
-            _ => request
-                .app_data::<FormPage>()
-                .map_or("/", |page| page.0)
-                .to_owned(),
-        };
+        let back = page_of_form(request);
         Box::pin(async move {
             let user = user.await?;
             let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
             match auth.fresh(user.caller.clone()) {
                 Ok(fresh) => Ok(FreshPageUser { fresh, user }),
-                Err(AuthError::ReauthenticationRequired) => {
-                    Err(PageError::Redirect(super::links::confirm_identity(&back)))
-                }
-                Err(other) => Err(ApiError::from(other).into()),
+                Err(refused) => Err(confirm_identity_or(refused, &back)),
             }
         })
+    }
+}
+
+/// A signed-in person who may change their password or address on this page: an account with
+/// a second factor must have a fresh session (the current password the form asks for is not
+/// enough on its own); anyone else goes to confirm who they are first, and comes back here.
+pub struct CredentialPageUser(pub PageUser);
+
+impl FromRequest for CredentialPageUser {
+    type Error = PageError;
+    type Future = Extracted<CredentialPageUser>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = PageUser::from_request(request, payload);
+        let auth = request.app_data::<web::Data<AuthService>>().cloned();
+        let back = page_of_form(request);
+        Box::pin(async move {
+            let user = user.await?;
+            let auth = auth.ok_or_else(|| ApiError::Internal("AuthService missing".into()))?;
+            let caller = user.caller.clone();
+            let checked = blocking(move || Ok(auth.step_up_for_credential_change(&caller))).await?;
+            match checked {
+                Ok(()) => Ok(CredentialPageUser(user)),
+                Err(refused) => Err(confirm_identity_or(refused, &back)),
+            }
+        })
+    }
+}
+
+/// The page a request belongs to: its own path for a GET, the page of the form for a post.
+fn page_of_form(request: &HttpRequest) -> String {
+    match *request.method() {
+        Method::GET => request.uri().path().to_owned(),
+        _ => request
+            .app_data::<FormPage>()
+            .map_or("/", |page| page.0)
+            .to_owned(),
+    }
+}
+
+/// A stale session goes to "confirm it's you" and from there back to `back`.
+fn confirm_identity_or(refused: AuthError, back: &str) -> PageError {
+    match refused {
+        AuthError::ReauthenticationRequired => {
+            PageError::Redirect(super::links::confirm_identity(back))
+        }
+        other => ApiError::from(other).into(),
     }
 }

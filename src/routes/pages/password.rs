@@ -1,11 +1,12 @@
-//! "Change password": needs the current password; signs out every other device.
+//! "Change password": needs the current password (and, with a second factor, a recent sign-in:
+//! `CredentialPageUser`); signs out every other device.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::guard::PageUser;
+use super::guard::CredentialPageUser;
 use super::{Csrf, Layout, PageError, page_session, refused_form, render, see_other};
 use crate::auth::sessions::ClientInfo;
 use crate::auth::{AuthError, AuthService};
@@ -40,7 +41,10 @@ struct PasswordForm {
     new_password_confirm: String,
 }
 
-async fn form(user: PageUser, auth: web::Data<AuthService>) -> HttpResponse {
+async fn form(
+    CredentialPageUser(user): CredentialPageUser,
+    auth: web::Data<AuthService>,
+) -> HttpResponse {
     let page = PasswordPage {
         layout: user.layout(),
         min_password: auth.config().password_min_chars,
@@ -51,7 +55,7 @@ async fn form(user: PageUser, auth: web::Data<AuthService>) -> HttpResponse {
 
 async fn submit(
     request: HttpRequest,
-    user: PageUser,
+    CredentialPageUser(user): CredentialPageUser,
     auth: web::Data<AuthService>,
     cookies: web::Data<CookiePolicy>,
     limits: web::Data<RateLimits>,
