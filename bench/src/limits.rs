@@ -14,6 +14,7 @@ use latchkey::auth::sessions::ClientInfo;
 use latchkey::config::{Secret, Settings};
 use latchkey::startup::build_auth_service;
 
+use crate::raw_rotation;
 use crate::server::SECRET;
 
 /// bcrypt verifications per second at `cost` on `threads` threads, no HTTP.
@@ -39,10 +40,19 @@ pub fn bcrypt_per_second(cost: u32, threads: usize, time: Duration) -> f64 {
     done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
+/// What rotating through our own code without HTTP measured.
+pub struct DomainRotations {
+    pub per_second: f64,
+    /// SQL statements (`BEGIN` and `COMMIT` included) and transactions per rotation.
+    pub statements: f64,
+    pub transactions: f64,
+}
+
 /// Refresh-token rotations per second through the domain (the same SQL through the same pool
 /// as the server), no HTTP: one thread per pooled connection, each rotating its own session's
-/// token (more threads would only queue for SQLite's one writer).
-pub fn rotations_per_second(dir: &Path, time: Duration) -> f64 {
+/// token (more threads would only queue for SQLite's one writer). Counts the statements the
+/// rotations ran (`raw_rotation::count_statements` must have been called before).
+pub fn rotations_per_second(dir: &Path, time: Duration) -> DomainRotations {
     let settings = Settings {
         database_url: dir.join("limit.db").display().to_string(),
         secret: Some(Secret::new(SECRET)),
@@ -62,16 +72,20 @@ pub fn rotations_per_second(dir: &Path, time: Duration) -> f64 {
         )
         .expect("user");
     let done = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..settings.database_pool_size as usize)
+    let sessions: Vec<String> = (0..settings.database_pool_size)
         .map(|_| {
-            let (auth, done, client, user) =
-                (auth.clone(), done.clone(), client.clone(), user.clone());
+            auth.open_session(&user, &client)
+                .expect("session")
+                .refresh_token
+        })
+        .collect();
+    let (statements_before, transactions_before) = raw_rotation::counted();
+    let started = Instant::now();
+    let workers: Vec<_> = sessions
+        .into_iter()
+        .map(|mut token| {
+            let (auth, done, client) = (auth.clone(), done.clone(), client.clone());
             std::thread::spawn(move || {
-                let mut token = auth
-                    .open_session(&user, &client)
-                    .expect("session")
-                    .refresh_token;
                 while started.elapsed() < time {
                     token = auth
                         .refresh(&token, &client)
@@ -85,7 +99,14 @@ pub fn rotations_per_second(dir: &Path, time: Duration) -> f64 {
     for worker in workers {
         let _ = worker.join();
     }
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    let elapsed = started.elapsed().as_secs_f64();
+    let (statements, transactions) = raw_rotation::counted();
+    let rotations = done.load(Ordering::Relaxed).max(1) as f64;
+    DomainRotations {
+        per_second: rotations / elapsed,
+        statements: (statements - statements_before) as f64 / rotations,
+        transactions: (transactions - transactions_before) as f64 / rotations,
+    }
 }
 
 /// An actix-web hello-world on loopback with `workers` workers: the ceiling for any handler.

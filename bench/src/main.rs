@@ -11,6 +11,7 @@ mod client;
 mod limits;
 mod load;
 mod postgres;
+mod raw_rotation;
 mod report;
 mod scenarios;
 mod seed;
@@ -78,6 +79,7 @@ impl Plan {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    raw_rotation::count_statements();
     let plan = Plan::new(args.quick);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let cost = args.cost.unwrap_or(if args.quick { 6 } else { 12 });
@@ -126,12 +128,14 @@ async fn main() {
 
     let (protected_row, protected) = scenarios::protected::measure(&ctx).await;
     let (login_row, logins) = scenarios::login::measure(&ctx).await;
-    let (refresh_row, refreshes) = scenarios::refresh::measure(&ctx).await;
+    let (refresh_rows, refreshes) = scenarios::refresh::measure(&ctx, protected.per_second()).await;
     let (mixed_row, mixed) = scenarios::mixed::measure(&ctx).await;
     let (_, peak_rss) = server.memory();
     let errors = protected.errors + logins.errors + refreshes.errors + mixed.errors;
     let scaled = scenarios::scale::measure(&ctx, server).await;
-    let mut rows = vec![protected_row, login_row, refresh_row, mixed_row];
+    let mut rows = vec![protected_row, login_row];
+    rows.extend(refresh_rows);
+    rows.push(mixed_row);
     rows.extend(scaled.rows);
 
     let backends = match &args.postgres {

@@ -7,7 +7,7 @@ pub struct Row {
     pub measured: String,
     pub limit: String,
     pub ratio: String,
-    pub target: &'static str,
+    pub target: String,
     pub met: Option<bool>,
 }
 
@@ -26,11 +26,7 @@ pub fn ratio_row(
         measured: format!("{measured:.0} {unit}"),
         limit: format!("{limit:.0} {unit} ({limit_name})"),
         ratio: format!("{ratio:.2}"),
-        target: match target {
-            t if t >= 0.9 => ">= 0.90",
-            t if t >= 0.8 => ">= 0.80",
-            _ => ">= 0.60",
-        },
+        target: format!("{} {target:.2}", if at_least { ">=" } else { "<=" }),
         met: Some(if at_least {
             ratio >= target
         } else {

@@ -150,11 +150,14 @@ impl AuthService {
         let presented = RefreshSecret::parse(presented).ok_or(AuthError::InvalidRefreshToken)?;
         let hash = presented.hash();
         let now = self.clock.now();
+        // Rotations are the busiest writes: on SQLite they take turns here (`writer_turn`).
+        let turn = self.db.writer_turn();
         let mut conn = self.db.conn()?;
         let outcome = db::write_transaction(&mut conn, |conn| {
             self.rotate_in_transaction(conn, &hash, now, client)
         })?;
         drop(conn);
+        drop(turn);
         match outcome {
             Outcome::Issued {
                 session,

@@ -186,7 +186,7 @@ impl ManageConnection for ConnectionManager {
 /// auth server means a user signs in again.
 /// `wal_autocheckpoint = 0`: requests never copy the WAL back into the database themselves
 /// (with its fsync, while holding the write lock); the `Checkpointer` thread does.
-fn tune_sqlite(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+pub fn tune_sqlite(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
     conn.batch_execute(&format!(
         "PRAGMA busy_timeout = {};
          PRAGMA journal_mode = WAL;

@@ -27,7 +27,7 @@ pub fn find_open(
         .filter(ceremonies::used_at.is_null())
         .filter(ceremonies::expires_at.gt(now))
         .select(Ceremony::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -25,7 +25,7 @@ pub fn find_open(
         .filter(challenges::used_at.is_null())
         .filter(challenges::expires_at.gt(now))
         .select(SecondFactorChallenge::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -50,7 +50,7 @@ pub fn count_failure(conn: &mut Conn, hash: &[u8], limit: i32, now: i64) -> Resu
     let failures: i32 = challenges::table
         .find(hash)
         .select(challenges::failures)
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .unwrap_or(limit);
     if failures >= limit {

@@ -29,7 +29,7 @@ pub fn insert(conn: &mut Conn, key: &NewSigningKey<'_>) -> Result<(), DbError> {
 pub fn next_generation(conn: &mut Conn) -> Result<i32, DbError> {
     let newest: Option<i32> = signing_keys::table
         .select(diesel::dsl::max(signing_keys::generation))
-        .first(conn)?;
+        .get_result(conn)?;
     Ok(newest.unwrap_or(0) + 1)
 }
 
@@ -72,5 +72,5 @@ pub fn fingerprint(conn: &mut Conn) -> Result<(i64, Option<i32>, i64), DbError> 
             max(signing_keys::generation),
             count(signing_keys::retired_at),
         ))
-        .first(conn)?)
+        .get_result(conn)?)
 }

@@ -20,7 +20,7 @@ pub fn find(conn: &mut Conn, hash: &[u8], purpose: &str) -> Result<Option<OneTim
         .find(hash)
         .filter(one_time_tokens::purpose.eq(purpose))
         .select(OneTimeToken::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

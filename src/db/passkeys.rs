@@ -36,7 +36,7 @@ pub fn find_by_credential(
     Ok(passkeys::table
         .filter(passkeys::credential_id.eq(credential_id))
         .select(PasskeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -21,11 +21,11 @@ pub fn find_by_hash(conn: &mut Conn, hash: &[u8]) -> Result<Option<RefreshToken>
         Conn::Postgres(conn) => by_hash
             .select(RefreshToken::as_select())
             .for_update()
-            .first(conn)
+            .get_result(conn)
             .optional()?,
         Conn::Sqlite(conn) => by_hash
             .select(RefreshToken::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?,
     })
 }
@@ -35,7 +35,7 @@ pub fn find_child(conn: &mut Conn, parent_id: i64) -> Result<Option<RefreshToken
     Ok(refresh_tokens::table
         .filter(refresh_tokens::parent_id.eq(parent_id))
         .select(RefreshToken::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

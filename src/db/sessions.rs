@@ -42,7 +42,7 @@ pub fn find(conn: &mut Conn, id: &str) -> Result<Option<Session>, DbError> {
     Ok(sessions::table
         .find(id)
         .select(Session::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -52,7 +52,7 @@ pub fn find_with_user(conn: &mut Conn, id: &str) -> Result<Option<(Session, User
         .inner_join(users::table)
         .filter(sessions::id.eq(id))
         .select((Session::as_select(), User::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -67,7 +67,7 @@ pub fn find_live_with_user(
         .filter(sessions::id.eq(id))
         .filter(is_live(at))
         .select((Session::as_select(), User::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -8,7 +8,7 @@ pub fn find(conn: &mut Conn, key: &str) -> Result<Option<SignInThrottle>, DbErro
     Ok(sign_in_throttles::table
         .find(key)
         .select(SignInThrottle::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

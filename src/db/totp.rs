@@ -10,7 +10,7 @@ pub fn find(conn: &mut Conn, user_id: &str) -> Result<Option<TotpFactor>, DbErro
     Ok(totp_factors::table
         .find(user_id)
         .select(TotpFactor::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -18,7 +18,7 @@ pub fn find_by_key(conn: &mut Conn, username_key: &str) -> Result<Option<User>, 
     Ok(users::table
         .filter(users::username_key.eq(username_key))
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -26,7 +26,7 @@ pub fn find_by_id(conn: &mut Conn, id: &str) -> Result<Option<User>, DbError> {
     Ok(users::table
         .find(id)
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -42,9 +42,12 @@ pub fn find_by_id_locked(conn: &mut Conn, id: &str) -> Result<Option<User>, DbEr
         Conn::Postgres(conn) => by_id
             .select(User::as_select())
             .for_update()
-            .first(conn)
+            .get_result(conn)
             .optional()?,
-        Conn::Sqlite(conn) => by_id.select(User::as_select()).first(conn).optional()?,
+        Conn::Sqlite(conn) => by_id
+            .select(User::as_select())
+            .get_result(conn)
+            .optional()?,
     })
 }
 
@@ -230,7 +233,7 @@ pub fn find_by_email_key(conn: &mut Conn, email_key: &str) -> Result<Option<User
     Ok(users::table
         .filter(users::email_key.eq(email_key))
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -25,7 +25,7 @@ pub async fn measure(ctx: &Context<'_>) -> (Row, Sample) {
             "{:.2}x",
             p99_mixed.as_secs_f64() / p99_alone.as_secs_f64().max(1e-9)
         ),
-        target: "<= 2x and <= 5 ms",
+        target: "<= 2x and <= 5 ms".into(),
         met: Some(met),
     };
     (row, mixed)

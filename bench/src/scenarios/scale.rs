@@ -39,7 +39,7 @@ pub async fn measure(ctx: &Context<'_>, server: Server) -> Scaled {
                 measured: format!("{} at {many} sessions", ms(large)),
                 limit: format!("{} at {few}", ms(small)),
                 ratio: format!("{ratio:.2}x"),
-                target: "<= 1.5x",
+                target: "<= 1.5x".into(),
                 met: Some(ratio <= 1.5),
             }
         })
