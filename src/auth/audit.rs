@@ -217,6 +217,25 @@ pub struct EventQuery {
     pub hide_routine: bool,
 }
 
+/// The stored form of an event.
+pub(crate) fn event_row<'a>(
+    event: &AuditEvent<'a>,
+    client: &'a ClientInfo,
+    now: i64,
+) -> NewAuthEvent<'a> {
+    NewAuthEvent {
+        occurred_at: now,
+        event: event.kind.as_str(),
+        outcome: event.outcome.as_str(),
+        user_id: event.user_id,
+        session_id: event.session_id,
+        actor_id: event.actor_id,
+        ip: client.ip.as_deref(),
+        user_agent: client.user_agent.as_deref(),
+        detail: event.detail,
+    }
+}
+
 impl AuthService {
     /// Records an event inside the caller's transaction, so it commits (or not) with the change
     /// it describes.
@@ -227,22 +246,14 @@ impl AuthService {
         client: &ClientInfo,
         now: i64,
     ) -> Result<(), DbError> {
-        log_event(&event, client);
+        self.note_recorded(&event, client);
+        db::events::insert(conn, &event_row(&event, client, now))
+    }
+
+    /// Logs and counts an event whose row a statement of `db` wrote itself.
+    pub(crate) fn note_recorded(&self, event: &AuditEvent<'_>, client: &ClientInfo) {
+        log_event(event, client);
         self.event_counts.add(event.kind, event.outcome);
-        db::events::insert(
-            conn,
-            &NewAuthEvent {
-                occurred_at: now,
-                event: event.kind.as_str(),
-                outcome: event.outcome.as_str(),
-                user_id: event.user_id,
-                session_id: event.session_id,
-                actor_id: event.actor_id,
-                ip: client.ip.as_deref(),
-                user_agent: client.user_agent.as_deref(),
-                detail: event.detail,
-            },
-        )
     }
 
     /// Records an event on its own.

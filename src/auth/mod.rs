@@ -123,6 +123,8 @@ pub struct AuthService {
     postbox: Arc<crate::mail::Postbox>,
     /// WebAuthn for `passkey_origin`; `None` when that is no host name (an IP address).
     relying_party: Option<webauthn_rs::Webauthn>,
+    /// Rotations that arrive together commit together (SQLite; see `db::group_commit`).
+    rotations: refresh::RotationQueue,
 }
 
 impl AuthService {
@@ -161,6 +163,7 @@ impl AuthService {
             last_key_refetch: Mutex::new(None),
             postbox: Arc::default(),
             relying_party: factors::relying_party(&config.passkey_origin),
+            rotations: refresh::RotationQueue::default(),
             config,
         })
     }

@@ -7,10 +7,11 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::audit::{AuditEvent, EventKind, Outcome as EventOutcome};
+use super::audit::{AuditEvent, EventKind, Outcome as EventOutcome, event_row};
 use super::error::AuthError;
 use super::sessions::{ClientInfo, EndedBy, Lifetimes, is_live};
 use super::{AuthService, IssuedTokens};
+use crate::db::group_commit::GroupCommit;
 use crate::db::models::{NewRefreshToken, RefreshToken, Session, User};
 use crate::db::{self, Conn};
 
@@ -127,13 +128,22 @@ pub fn decide(
     }
 }
 
+/// A rotation waiting for its write transaction.
+pub(super) struct RotationRequest {
+    hash: [u8; 32],
+    now: i64,
+    client: ClientInfo,
+}
+
+pub(super) type RotationQueue = GroupCommit<RotationRequest, Outcome, AuthError>;
+
 /// What a rotation transaction decided; reuse is committed (the session revoked) before it
 /// becomes an error.
 #[allow(
     clippy::large_enum_variant,
     reason = "one value per request, returned once: boxing buys nothing"
 )]
-enum Outcome {
+pub(super) enum Outcome {
     Issued {
         session: Session,
         user: User,
@@ -148,16 +158,19 @@ impl AuthService {
     /// Exchanges a refresh token for a new access token and the token's successor.
     pub fn refresh(&self, presented: &str, client: &ClientInfo) -> Result<IssuedTokens, AuthError> {
         let presented = RefreshSecret::parse(presented).ok_or(AuthError::InvalidRefreshToken)?;
-        let hash = presented.hash();
-        let now = self.clock.now();
-        // Rotations are the busiest writes: on SQLite they take turns here (`writer_turn`).
-        let turn = self.db.writer_turn();
-        let mut conn = self.db.conn()?;
-        let outcome = db::write_transaction(&mut conn, |conn| {
-            self.rotate_in_transaction(conn, &hash, now, client)
+        let request = RotationRequest {
+            hash: presented.hash(),
+            now: self.clock.now(),
+            client: client.clone(),
+        };
+        let now = request.now;
+        if let Some(issued) = self.rotate_unused_at_once(&request)? {
+            return Ok(issued);
+        }
+        // Rotations are the busiest writes: those that arrive together share one commit.
+        let outcome = self.rotations.write(&self.db, request, |conn, request| {
+            self.rotate_in_transaction(conn, request)
         })?;
-        drop(conn);
-        drop(turn);
         match outcome {
             Outcome::Issued {
                 session,
@@ -167,6 +180,32 @@ impl AuthService {
             Outcome::ReuseDetected => Err(AuthError::RefreshTokenReuse),
             Outcome::Refused => Err(AuthError::InvalidRefreshToken),
         }
+    }
+
+    /// PostgreSQL: the common case (an unused token of a live session) in one statement;
+    /// `None` when that was not the case and nothing was written, or on SQLite.
+    fn rotate_unused_at_once(
+        &self,
+        request: &RotationRequest,
+    ) -> Result<Option<IssuedTokens>, AuthError> {
+        if self.db.is_sqlite() {
+            return Ok(None);
+        }
+        let secret = RefreshSecret::successor_of(&self.refresh_key, &request.hash);
+        let event = AuditEvent::new(EventKind::Refreshed, EventOutcome::Success);
+        let rotation = db::fast_rotation::UnusedRotation {
+            hash: &request.hash,
+            successor_hash: &secret.hash(),
+            at: self.config.lifetimes.live_at(request.now),
+            ip: request.client.ip.as_deref(),
+            event: event_row(&event, &request.client, request.now),
+        };
+        let rotated = db::fast_rotation::rotate_unused(&mut *self.db.conn()?, &rotation)?;
+        let Some((session, user)) = rotated else {
+            return Ok(None);
+        };
+        self.note_recorded(&event.user(&user.id).session(&session.id), &request.client);
+        self.issue(&user, &session, &secret, request.now).map(Some)
     }
 
     /// The cookie flow's refresh. The browser may send several cookies of the refresh cookie's
@@ -206,14 +245,12 @@ impl AuthService {
     fn rotate_in_transaction(
         &self,
         conn: &mut Conn,
-        hash: &[u8; 32],
-        now: i64,
-        client: &ClientInfo,
+        request: &RotationRequest,
     ) -> Result<Outcome, AuthError> {
-        let token =
-            db::refresh_tokens::find_by_hash(conn, hash)?.ok_or(AuthError::InvalidRefreshToken)?;
-        let (session, user) = db::sessions::find_with_user(conn, &token.session_id)?
-            .filter(|(_, user)| user.disabled_at.is_none())
+        let RotationRequest { hash, now, client } = request;
+        let (hash, now) = (hash, *now);
+        let (token, session, user) = db::refresh_tokens::find_for_rotation(conn, hash)?
+            .filter(|(_, _, user)| user.disabled_at.is_none())
             .ok_or(AuthError::InvalidRefreshToken)?;
         let successor = match token.used_at {
             Some(_) => db::refresh_tokens::find_child(conn, token.id)?,

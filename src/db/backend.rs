@@ -186,13 +186,17 @@ impl ManageConnection for ConnectionManager {
 /// auth server means a user signs in again.
 /// `wal_autocheckpoint = 0`: requests never copy the WAL back into the database themselves
 /// (with its fsync, while holding the write lock); the `Checkpointer` thread does.
+/// `temp_store = MEMORY`: a savepoint keeps the pages it changes in a sub-journal, and each
+/// grouped write has one (see `group_commit`); in a temporary file those copies were 4 % of a
+/// refresh's CPU. It holds only the pages of the open transaction.
 pub fn tune_sqlite(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
     conn.batch_execute(&format!(
         "PRAGMA busy_timeout = {};
          PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
-         PRAGMA wal_autocheckpoint = 0;",
+         PRAGMA wal_autocheckpoint = 0;
+         PRAGMA temp_store = MEMORY;",
         BUSY_TIMEOUT.as_millis()
     ))
 }
@@ -304,10 +308,37 @@ where
     F: FnOnce(&mut Conn) -> Result<T, E>,
     E: From<DbError>,
 {
+    in_transaction(conn, Begin::Write, work)
+}
+
+/// Runs `work` in a savepoint of the write transaction already open on `conn`: `Err` undoes
+/// what `work` wrote and nothing else. Only inside `write_transaction`.
+pub fn savepoint<T, E, F>(conn: &mut Conn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<DbError>,
+{
+    in_transaction(conn, Begin::Savepoint, work)
+}
+
+enum Begin {
+    Write,
+    Savepoint,
+}
+
+fn in_transaction<T, E, F>(conn: &mut Conn, begin: Begin, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<DbError>,
+{
     let db_error = |error: diesel::result::Error| E::from(DbError::from(error));
-    match conn {
-        Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
-        Conn::Postgres(c) => AnsiTransactionManager::begin_transaction(c),
+    // Diesel's manager opens a savepoint when a transaction is already open.
+    match (conn as &mut Conn, begin) {
+        (Conn::Sqlite(c), Begin::Write) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        }
+        (Conn::Sqlite(c), Begin::Savepoint) => AnsiTransactionManager::begin_transaction(c),
+        (Conn::Postgres(c), _) => AnsiTransactionManager::begin_transaction(c),
     }
     .map_err(db_error)?;
     match work(conn) {

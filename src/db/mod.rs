@@ -12,6 +12,8 @@ mod backend;
 pub mod ceremonies;
 pub mod challenges;
 pub mod events;
+pub mod fast_rotation;
+pub mod group_commit;
 pub mod keys;
 pub mod models;
 pub mod one_time_tokens;
@@ -35,7 +37,7 @@ use diesel::r2d2::{Pool, PooledConnection};
 use diesel::result::DatabaseErrorKind;
 
 pub use backend::{
-    Backend, Checkpointer, Conn, redacted, sqlite_path, tune_sqlite, write_transaction,
+    Backend, Checkpointer, Conn, redacted, savepoint, sqlite_path, tune_sqlite, write_transaction,
 };
 use backend::{ConnectionManager, has_pending_migrations, run_migrations};
 
@@ -99,8 +101,7 @@ pub struct Db {
     _checkpointer: Option<Checkpointer>,
     /// SQLite: the file the pool opened, checked before every use.
     file: Option<Arc<DatabaseFile>>,
-    /// SQLite: where refreshes wait for their turn to write (see `writer_turn`).
-    writer: Option<Arc<std::sync::Mutex<()>>>,
+    backend: Backend,
 }
 
 /// The SQLite file a running server has open. If it is deleted or replaced (a restore gone
@@ -181,23 +182,14 @@ impl Db {
         Ok(Db {
             pool,
             _checkpointer: checkpointer,
-            writer: file.as_ref().map(|_| Arc::new(std::sync::Mutex::new(()))),
             file,
+            backend,
         })
     }
 
-    /// SQLite: the turn of one writer of this process, held until the guard is dropped; on
-    /// PostgreSQL `None` (rows are locked instead). SQLite has one write lock, and a connection
-    /// that finds it taken sleeps in its busy handler (1, 2, 5, 10 ... ms) and may oversleep
-    /// the holder by far: with eight refreshes at once, p99 was about 60 ms. Waiting here
-    /// instead hands the turn over as soon as the holder is done. Hold it across the whole
-    /// write transaction, and never start another write while holding it.
-    pub fn writer_turn(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
-        self.writer.as_ref().map(|writer| {
-            writer
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-        })
+    /// Whether this is a SQLite file (one writer at a time) rather than a PostgreSQL server.
+    pub fn is_sqlite(&self) -> bool {
+        self.backend == Backend::Sqlite
     }
 
     /// Writes a consistent copy of the live SQLite database to `path` (`VACUUM INTO`: online,

@@ -9,7 +9,7 @@ use super::schema::{
     webauthn_ceremonies,
 };
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct User {
     pub id: String,

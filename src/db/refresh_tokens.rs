@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 
-use super::models::{NewRefreshToken, RefreshToken};
-use super::schema::refresh_tokens;
+use super::models::{NewRefreshToken, RefreshToken, Session, User};
+use super::schema::{refresh_tokens, sessions, users};
 use super::{Conn, DbError};
 
 pub fn insert(conn: &mut Conn, token: &NewRefreshToken<'_>) -> Result<i64, DbError> {
@@ -28,6 +28,34 @@ pub fn find_by_hash(conn: &mut Conn, hash: &[u8]) -> Result<Option<RefreshToken>
             .get_result(conn)
             .optional()?,
     })
+}
+
+/// The token with this hash, its session and the session's user: what a rotation decides on.
+/// SQLite reads the three in one query (the write lock is held already). PostgreSQL locks the
+/// token row alone (`find_by_hash`), leaving the session and user rows free for other writers.
+pub fn find_for_rotation(
+    conn: &mut Conn,
+    hash: &[u8],
+) -> Result<Option<(RefreshToken, Session, User)>, DbError> {
+    match conn {
+        Conn::Sqlite(c) => Ok(refresh_tokens::table
+            .inner_join(sessions::table.inner_join(users::table))
+            .filter(refresh_tokens::token_hash.eq(hash))
+            .select((
+                RefreshToken::as_select(),
+                Session::as_select(),
+                User::as_select(),
+            ))
+            .get_result(c)
+            .optional()?),
+        Conn::Postgres(_) => {
+            let Some(token) = find_by_hash(conn, hash)? else {
+                return Ok(None);
+            };
+            Ok(super::sessions::find_with_user(conn, &token.session_id)?
+                .map(|(session, user)| (token, session, user)))
+        }
+    }
 }
 
 /// The token issued in exchange for `parent_id`, if any.
