@@ -20,6 +20,7 @@ pub mod password;
 mod password_set;
 pub mod recovery;
 pub mod refresh;
+pub mod refresh_paths;
 mod sealing;
 pub mod secret;
 pub mod sessions;
@@ -124,7 +125,7 @@ pub struct AuthService {
     /// WebAuthn for `passkey_origin`; `None` when that is no host name (an IP address).
     relying_party: Option<webauthn_rs::Webauthn>,
     /// Rotations that arrive together commit together (SQLite; see `db::group_commit`).
-    rotations: refresh::RotationQueue,
+    rotations: refresh_paths::RotationQueue,
 }
 
 impl AuthService {
@@ -163,7 +164,7 @@ impl AuthService {
             last_key_refetch: Mutex::new(None),
             postbox: Arc::default(),
             relying_party: factors::relying_party(&config.passkey_origin),
-            rotations: refresh::RotationQueue::default(),
+            rotations: refresh_paths::RotationQueue::default(),
             config,
         })
     }

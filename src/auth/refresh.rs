@@ -7,11 +7,11 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::audit::{AuditEvent, EventKind, Outcome as EventOutcome, event_row};
+use super::audit::{AuditEvent, EventKind, Outcome as EventOutcome};
 use super::error::AuthError;
+use super::refresh_paths::RotationRequest;
 use super::sessions::{ClientInfo, EndedBy, Lifetimes, is_live};
 use super::{AuthService, IssuedTokens};
-use crate::db::group_commit::GroupCommit;
 use crate::db::models::{NewRefreshToken, RefreshToken, Session, User};
 use crate::db::{self, Conn};
 
@@ -128,15 +128,6 @@ pub fn decide(
     }
 }
 
-/// A rotation waiting for its write transaction.
-pub(super) struct RotationRequest {
-    hash: [u8; 32],
-    now: i64,
-    client: ClientInfo,
-}
-
-pub(super) type RotationQueue = GroupCommit<RotationRequest, Outcome, AuthError>;
-
 /// What a rotation transaction decided; reuse is committed (the session revoked) before it
 /// becomes an error.
 #[allow(
@@ -155,59 +146,6 @@ pub(super) enum Outcome {
 }
 
 impl AuthService {
-    /// Exchanges a refresh token for a new access token and the token's successor.
-    pub fn refresh(&self, presented: &str, client: &ClientInfo) -> Result<IssuedTokens, AuthError> {
-        let presented = RefreshSecret::parse(presented).ok_or(AuthError::InvalidRefreshToken)?;
-        let request = RotationRequest {
-            hash: presented.hash(),
-            now: self.clock.now(),
-            client: client.clone(),
-        };
-        let now = request.now;
-        if let Some(issued) = self.rotate_unused_at_once(&request)? {
-            return Ok(issued);
-        }
-        // Rotations are the busiest writes: those that arrive together share one commit.
-        let outcome = self.rotations.write(&self.db, request, |conn, request| {
-            self.rotate_in_transaction(conn, request)
-        })?;
-        match outcome {
-            Outcome::Issued {
-                session,
-                user,
-                secret,
-            } => self.issue(&user, &session, &secret, now),
-            Outcome::ReuseDetected => Err(AuthError::RefreshTokenReuse),
-            Outcome::Refused => Err(AuthError::InvalidRefreshToken),
-        }
-    }
-
-    /// PostgreSQL: the common case (an unused token of a live session) in one statement;
-    /// `None` when that was not the case and nothing was written, or on SQLite.
-    fn rotate_unused_at_once(
-        &self,
-        request: &RotationRequest,
-    ) -> Result<Option<IssuedTokens>, AuthError> {
-        if self.db.is_sqlite() {
-            return Ok(None);
-        }
-        let secret = RefreshSecret::successor_of(&self.refresh_key, &request.hash);
-        let event = AuditEvent::new(EventKind::Refreshed, EventOutcome::Success);
-        let rotation = db::fast_rotation::UnusedRotation {
-            hash: &request.hash,
-            successor_hash: &secret.hash(),
-            at: self.config.lifetimes.live_at(request.now),
-            ip: request.client.ip.as_deref(),
-            event: event_row(&event, &request.client, request.now),
-        };
-        let rotated = db::fast_rotation::rotate_unused(&mut *self.db.conn()?, &rotation)?;
-        let Some((session, user)) = rotated else {
-            return Ok(None);
-        };
-        self.note_recorded(&event.user(&user.id).session(&session.id), &request.client);
-        self.issue(&user, &session, &secret, request.now).map(Some)
-    }
-
     /// The cookie flow's refresh. The browser may send several cookies of the refresh cookie's
     /// name (without secure cookies, another site on the same host can plant one with a
     /// narrower `Path`, which browsers send first). With a page session, only a token of that
@@ -242,7 +180,7 @@ impl AuthService {
         self.refresh(chosen.ok_or(AuthError::InvalidRefreshToken)?, client)
     }
 
-    fn rotate_in_transaction(
+    pub(super) fn rotate_in_transaction(
         &self,
         conn: &mut Conn,
         request: &RotationRequest,

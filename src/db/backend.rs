@@ -201,11 +201,15 @@ pub fn tune_sqlite(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
     ))
 }
 
-/// How often the background thread checkpoints the WAL.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
-/// A WAL longer than this (pages of 4 KiB: 32 MiB) is checkpointed in full and truncated, even
-/// if that briefly waits for the writer, so the file cannot grow without bound under load.
-const CHECKPOINT_TRUNCATE_PAGES: i64 = 8_192;
+/// How often the background thread checkpoints the WAL. Often, so that the blocking restart
+/// below finds little left to copy.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+/// A WAL longer than this (pages of 4 KiB: 32 MiB) is checkpointed in full and restarted: the
+/// next commit writes from the file's start again, so under steady writes (where passive
+/// checkpoints never catch up) the file stays near this size. A restart briefly holds the
+/// writers off; `TRUNCATE` did too, and then every write grew the file again: with group commit
+/// its stalls were the refresh p99 (47 ms, against 25 ms with restarts every 100 ms).
+const CHECKPOINT_RESTART_PAGES: i64 = 8_192;
 
 /// Copies the SQLite WAL back into the database file from its own thread and connection.
 /// Profiling the refresh path showed SQLite's automatic checkpoints, run inside whichever
@@ -257,12 +261,12 @@ fn checkpoint(conn: &mut SqliteConnection) {
     let passive =
         diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<CheckpointResult>(conn);
     if let Ok(result) = passive
-        && result.log > CHECKPOINT_TRUNCATE_PAGES
+        && result.log > CHECKPOINT_RESTART_PAGES
     {
-        let truncated = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+        let restarted = diesel::sql_query("PRAGMA wal_checkpoint(RESTART)")
             .get_result::<CheckpointResult>(conn);
-        if let Err(error) = truncated {
-            tracing::warn!(%error, "could not truncate the SQLite WAL");
+        if let Err(error) = restarted {
+            tracing::warn!(%error, "could not restart the SQLite WAL");
         }
     }
 }

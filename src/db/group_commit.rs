@@ -2,18 +2,22 @@
 //!
 //! SQLite has one writer, and a commit costs far more than the statements before it (the WAL
 //! write, the page images of every index touched). So a write does not take the lock alone:
-//! it joins a queue. If no caller is applying a group, it leads: it applies everything queued,
-//! each write in its own savepoint (one failing write undoes only itself), then commits once and
-//! hands every caller its own answer; the first caller that queued meanwhile leads next. A
-//! caller learns its outcome only after the commit that holds it, so an acknowledged write
-//! survives a crash exactly as before. There is no thread of its own and no timer: a lone
-//! write is its own group and waits for nobody.
+//! it joins a queue. If nobody is applying the queue, the caller leads: it takes everything
+//! queued, applies each write in its own savepoint (one failing write undoes only itself),
+//! commits once, hands every caller its own answer, and goes on with what queued meanwhile
+//! until the queue is empty. A caller learns its outcome only after the commit that holds it,
+//! so an acknowledged write survives a crash exactly as before. No timer: a lone write is its
+//! own group and waits for nobody. Threads wait on a channel (`write`); tasks await their
+//! answer (`enqueue_for_task`) and start a leader on a blocking thread when none runs, so a waiting
+//! refresh holds no thread.
 //!
 //! PostgreSQL has row locks and many writers, so there each write is its own transaction.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::oneshot;
 
 use super::{Conn, Db, DbError, backend};
 
@@ -27,19 +31,36 @@ pub struct GroupCommit<J, T, E> {
 
 struct Queue<J, T, E> {
     waiting: Vec<Waiting<J, T, E>>,
-    /// Whether a caller is applying a group now; the others wait for a notice meanwhile.
+    /// Whether a caller is applying the queue now.
     leading: bool,
 }
 
 struct Waiting<J, T, E> {
     job: J,
-    notice: SyncSender<Notice<T, E>>,
+    answer: Answer<T, E>,
 }
 
-/// What a waiting caller hears: its outcome, or that it applies the next group.
-enum Notice<T, E> {
-    Done(Result<T, E>),
-    Lead,
+/// Where a waiting caller hears its outcome: a thread blocked on a channel, or a task.
+enum Answer<T, E> {
+    Thread(SyncSender<Result<T, E>>),
+    Task(oneshot::Sender<Result<T, E>>),
+}
+
+impl<T, E> Answer<T, E> {
+    fn send(self, outcome: Result<T, E>) {
+        // A caller that stopped waiting (a dropped request) loses nothing: the write stands.
+        let _ = match self {
+            Answer::Thread(thread) => thread.send(outcome).map_err(drop),
+            Answer::Task(task) => task.send(outcome).map_err(drop),
+        };
+    }
+}
+
+/// A write queued by a task: await `answer`. When `lead` is set, nobody was applying the
+/// queue, and the caller must have `GroupCommit::lead` run on a blocking thread.
+pub struct Queued<T, E> {
+    pub answer: oneshot::Receiver<Result<T, E>>,
+    pub lead: bool,
 }
 
 impl<J, T, E> Default for GroupCommit<J, T, E> {
@@ -65,17 +86,17 @@ where
 
     /// How many writes are queued and not yet applied.
     pub fn waiting(&self) -> usize {
-        self.queue().waiting.len()
+        self.locked().waiting.len()
     }
 
-    fn queue(&self) -> MutexGuard<'_, Queue<J, T, E>> {
+    fn locked(&self) -> MutexGuard<'_, Queue<J, T, E>> {
         // Nothing is ever left half-done under this lock: it guards a list and a flag.
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Applies `job` with `apply` inside a write transaction, possibly together with other
     /// callers' jobs, and returns its outcome once that transaction has committed. `Ok` is
-    /// committed; `Err` is rolled back (that job's writes only).
+    /// committed; `Err` is rolled back (that job's writes only). Blocks: for threads.
     pub fn write<F>(&self, db: &Db, job: J, apply: F) -> Result<T, E>
     where
         F: Fn(&mut Conn, &J) -> Result<T, E>,
@@ -83,50 +104,68 @@ where
         if !db.is_sqlite() {
             return backend::write_transaction(&mut *db.conn()?, |conn| apply(conn, &job));
         }
-        let not_applied = || {
-            Err(E::from(DbError::Unavailable(
-                "the write was not applied; try again".into(),
-            )))
-        };
-        let (notice, notices) = sync_channel(1);
-        let lead_now = {
-            let mut queue = self.queue();
-            queue.waiting.push(Waiting { job, notice });
-            !std::mem::replace(&mut queue.leading, true)
-        };
-        if !lead_now {
-            match notices.recv() {
-                Ok(Notice::Done(outcome)) => return outcome,
-                Ok(Notice::Lead) => {}
-                Err(_) => return not_applied(),
-            }
+        let (answer, outcome) = sync_channel(1);
+        if self.enqueue(job, Answer::Thread(answer)) {
+            self.lead(db, &apply);
         }
-        // Our own job is in the queue still: only a leader takes jobs out of it.
-        let leadership = Leadership(self);
-        let group = std::mem::take(&mut self.queue().waiting);
-        apply_group(db, group, &apply);
-        self.groups.fetch_add(1, Ordering::Relaxed);
-        drop(leadership);
-        match notices.recv() {
-            Ok(Notice::Done(outcome)) => outcome,
-            _ => not_applied(),
+        outcome.recv().unwrap_or_else(|_| not_applied())
+    }
+
+    /// Queues `job` for the next group, for a task that awaits the answer. SQLite only (on
+    /// PostgreSQL call `write` on a blocking thread).
+    pub fn enqueue_for_task(&self, job: J) -> Queued<T, E> {
+        let (answer, outcome) = oneshot::channel();
+        let lead = self.enqueue(job, Answer::Task(answer));
+        Queued {
+            answer: outcome,
+            lead,
+        }
+    }
+
+    /// Adds a job; true when the caller must lead (nobody is applying the queue).
+    fn enqueue(&self, job: J, answer: Answer<T, E>) -> bool {
+        let mut queue = self.locked();
+        queue.waiting.push(Waiting { job, answer });
+        !std::mem::replace(&mut queue.leading, true)
+    }
+
+    /// Applies the queue, group after group, until it is empty. Called only by the caller
+    /// told to lead; it blocks, so on a blocking thread.
+    pub fn lead<F>(&self, db: &Db, apply: &F)
+    where
+        F: Fn(&mut Conn, &J) -> Result<T, E>,
+    {
+        let _leadership = Leadership(self);
+        loop {
+            let group = {
+                let mut queue = self.locked();
+                if queue.waiting.is_empty() {
+                    queue.leading = false;
+                    return;
+                }
+                std::mem::take(&mut queue.waiting)
+            };
+            apply_group(db, group, apply);
+            self.groups.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
 
-/// Held by the caller applying a group. When it ends (also by a panic), the first caller
-/// still waiting leads the next group, or nobody leads if none waits.
+fn not_applied<T, E: From<DbError>>() -> Result<T, E> {
+    Err(E::from(DbError::Unavailable(
+        "the write was not applied; try again".into(),
+    )))
+}
+
+/// Held while a caller applies the queue. If that ends in a panic, the queue is left without
+/// a leader, so the next caller leads (the panicked group's callers hear "not applied").
 struct Leadership<'a, J, T, E>(&'a GroupCommit<J, T, E>);
 
 impl<J, T, E> Drop for Leadership<'_, J, T, E> {
     fn drop(&mut self) {
-        let mut queue = self.0.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        // A waiter's channel has room: it holds one notice and hears from one leader at a time.
-        match queue.waiting.first() {
-            Some(next) => {
-                let _ = next.notice.send(Notice::Lead);
-            }
-            None => queue.leading = false,
+        if std::thread::panicking() {
+            let mut queue = self.0.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            queue.leading = false;
         }
     }
 }
@@ -148,14 +187,14 @@ where
     match committed {
         Ok(()) => {
             for (waiting, outcome) in group.into_iter().zip(outcomes) {
-                let _ = waiting.notice.send(Notice::Done(outcome));
+                waiting.answer.send(outcome);
             }
         }
         Err(error) => {
             // Nothing of the group was written: every caller hears why.
             for waiting in group {
                 let failed = DbError::Unavailable(format!("the write was not saved: {error}"));
-                let _ = waiting.notice.send(Notice::Done(Err(E::from(failed))));
+                waiting.answer.send(Err(E::from(failed)));
             }
         }
     }

@@ -22,7 +22,8 @@ use std::sync::{Mutex, OnceLock};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::auth::AuthError;
+use crate::auth::sessions::ClientInfo;
+use crate::auth::{AuthError, AuthService, IssuedTokens};
 use crate::error::ApiError;
 
 /// Largest accepted request body.
@@ -108,6 +109,27 @@ where
         .await
         .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
         .map_err(ApiError::from)
+}
+
+/// A refresh. On SQLite the rotation waits for its group commit without holding a thread, and
+/// the first refresh to find nobody applying the queue starts the one who does; on PostgreSQL
+/// it runs on a blocking thread like any write.
+pub async fn refresh_tokens(
+    auth: web::Data<AuthService>,
+    presented: String,
+    client: ClientInfo,
+) -> Result<IssuedTokens, ApiError> {
+    let Some(queued) = auth.queue_refresh(&presented, &client)? else {
+        return blocking(move || auth.refresh(&presented, &client)).await;
+    };
+    if queued.lead {
+        let leader = auth.clone();
+        // Detached: the leader answers every queued refresh itself.
+        drop(actix_web::rt::task::spawn_blocking(move || {
+            leader.lead_rotations()
+        }));
+    }
+    Ok(auth.finish_refresh(queued).await?)
 }
 
 fn json_config() -> web::JsonConfig {

@@ -225,7 +225,7 @@ pub async fn refresh(
 ) -> Result<HttpResponse, ApiError> {
     limits.check(Limit::Refresh, client.ip.as_deref())?;
     let presented = body.into_inner().refresh_token;
-    let tokens = blocking(move || auth.refresh(&presented, &client)).await?;
+    let tokens = crate::routes::refresh_tokens(auth, presented, client).await?;
     Ok(HttpResponse::Ok().json(TokenBody::from(tokens)))
 }
 
