@@ -25,7 +25,8 @@ use super::{Conn, Db, DbError, backend};
 /// function the caller passes; every caller of one queue must pass the same function.
 pub struct GroupCommit<J, T, E> {
     queue: Mutex<Queue<J, T, E>>,
-    /// How many groups were committed or failed (SQLite), for the benchmark and the tests.
+    /// How many groups were committed or failed (SQLite); read by the tests, which judge the
+    /// grouping by it.
     groups: AtomicU64,
 }
 
