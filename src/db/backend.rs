@@ -201,76 +201,6 @@ pub fn tune_sqlite(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
     ))
 }
 
-/// How often the background thread checkpoints the WAL. Often, so that the blocking restart
-/// below finds little left to copy.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
-/// A WAL longer than this (pages of 4 KiB: 32 MiB) is checkpointed in full and restarted: the
-/// next commit writes from the file's start again, so under steady writes (where passive
-/// checkpoints never catch up) the file stays near this size. A restart briefly holds the
-/// writers off; `TRUNCATE` did too, and then every write grew the file again: with group commit
-/// its stalls were the refresh p99 (47 ms, against 25 ms with restarts every 100 ms).
-const CHECKPOINT_RESTART_PAGES: i64 = 8_192;
-
-/// Copies the SQLite WAL back into the database file from its own thread and connection.
-/// Profiling the refresh path showed SQLite's automatic checkpoints, run inside whichever
-/// request's commit crossed 1,000 pages, at about 12 % of its CPU, and their fsync on the
-/// request's critical path. The thread stops once the `Db` that started it is gone.
-#[derive(Clone)]
-pub struct Checkpointer {
-    /// Shared by every clone; when the last one is dropped, the thread makes a last checkpoint
-    /// and stops.
-    _stop: std::sync::mpsc::Sender<()>,
-}
-
-impl Checkpointer {
-    pub fn start(path: &str) -> Checkpointer {
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
-        let path = path.to_owned();
-        let spawned = std::thread::Builder::new()
-            .name("latchkey-checkpoint".into())
-            .spawn(move || {
-                let Ok(mut conn) = SqliteConnection::establish(&path) else {
-                    return;
-                };
-                if tune_sqlite(&mut conn).is_err() {
-                    return;
-                }
-                // Runs until the sender is dropped with the last `Db` clone.
-                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                    stopped.recv_timeout(CHECKPOINT_INTERVAL)
-                {
-                    checkpoint(&mut conn);
-                }
-                checkpoint(&mut conn);
-            });
-        if let Err(error) = spawned {
-            tracing::warn!(%error, "could not start the checkpoint thread");
-        }
-        Checkpointer { _stop: stop }
-    }
-}
-
-#[derive(diesel::QueryableByName)]
-struct CheckpointResult {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    log: i64,
-}
-
-fn checkpoint(conn: &mut SqliteConnection) {
-    use diesel::RunQueryDsl;
-    let passive =
-        diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<CheckpointResult>(conn);
-    if let Ok(result) = passive
-        && result.log > CHECKPOINT_RESTART_PAGES
-    {
-        let restarted = diesel::sql_query("PRAGMA wal_checkpoint(RESTART)")
-            .get_result::<CheckpointResult>(conn);
-        if let Err(error) = restarted {
-            tracing::warn!(%error, "could not restart the SQLite WAL");
-        }
-    }
-}
-
 /// Applies the pending migrations of the connection's backend; returns how many ran.
 pub fn run_migrations(conn: &mut Conn) -> Result<usize, DbError> {
     let migration_error =
@@ -377,21 +307,6 @@ mod tests {
         assert_eq!(Backend::of("sqlite://data/postgres.db"), Backend::Sqlite);
         assert_eq!(sqlite_path("sqlite://data/x.db"), "data/x.db");
         assert_eq!(sqlite_path("sqlite:x.db"), "x.db");
-    }
-
-    #[test]
-    fn the_checkpoint_thread_copies_the_wal_into_the_database_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("checkpointed.db");
-        // Migrations write a dozen pages to the WAL; requests never checkpoint them.
-        let db = crate::db::Db::open(&path.display().to_string(), 2).unwrap();
-        let started = std::time::Instant::now();
-        let file_size = || std::fs::metadata(&path).map_or(0, |m| m.len());
-        while file_size() < 8 * 4096 && started.elapsed() < Duration::from_secs(5) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(file_size() >= 8 * 4096, "still {} bytes", file_size());
-        drop(db);
     }
 
     #[test]

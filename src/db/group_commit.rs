@@ -177,6 +177,7 @@ where
     F: Fn(&mut Conn, &J) -> Result<T, E>,
 {
     let mut outcomes = Vec::with_capacity(group.len());
+    let turn = db.write_turn();
     let committed = db.conn().and_then(|mut conn| {
         backend::write_transaction(&mut conn, |conn| {
             for waiting in &group {
@@ -185,6 +186,7 @@ where
             Ok::<_, DbError>(())
         })
     });
+    drop(turn);
     match committed {
         Ok(()) => {
             for (waiting, outcome) in group.into_iter().zip(outcomes) {

@@ -11,6 +11,7 @@
 mod backend;
 pub mod ceremonies;
 pub mod challenges;
+mod checkpoint;
 pub mod events;
 pub mod fast_rotation;
 pub mod group_commit;
@@ -37,9 +38,10 @@ use diesel::r2d2::{Pool, PooledConnection};
 use diesel::result::DatabaseErrorKind;
 
 pub use backend::{
-    Backend, Checkpointer, Conn, redacted, savepoint, sqlite_path, tune_sqlite, write_transaction,
+    Backend, Conn, redacted, savepoint, sqlite_path, tune_sqlite, write_transaction,
 };
 use backend::{ConnectionManager, has_pending_migrations, run_migrations};
+pub use checkpoint::{Checkpointer, Turn, WriteTurn};
 
 pub type PooledConn = PooledConnection<ConnectionManager>;
 
@@ -98,7 +100,7 @@ impl From<diesel::result::Error> for DbError {
 pub struct Db {
     pool: Pool<ConnectionManager>,
     /// SQLite: keeps the background checkpointer running while any clone of this `Db` lives.
-    _checkpointer: Option<Checkpointer>,
+    checkpointer: Option<Checkpointer>,
     /// SQLite: the file the pool opened, checked before every use.
     file: Option<Arc<DatabaseFile>>,
     backend: Backend,
@@ -181,10 +183,16 @@ impl Db {
         };
         Ok(Db {
             pool,
-            _checkpointer: checkpointer,
+            checkpointer,
             file,
             backend,
         })
+    }
+
+    /// SQLite: waits for the writer's turn against the WAL restart (`WriteTurn`), for a write
+    /// transaction that should not meet one inside SQLite's busy handler. `None` on PostgreSQL.
+    pub fn write_turn(&self) -> Option<Turn<'_>> {
+        self.checkpointer.as_ref().map(|c| c.turn().take())
     }
 
     /// Whether this is a SQLite file (one writer at a time) rather than a PostgreSQL server.
