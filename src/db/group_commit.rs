@@ -177,6 +177,7 @@ where
     F: Fn(&mut Conn, &J) -> Result<T, E>,
 {
     let mut outcomes = Vec::with_capacity(group.len());
+    // Taken for the transaction only: a WAL restart waiting for it goes next (`WriteTurn`).
     let turn = db.write_turn();
     let committed = db.conn().and_then(|mut conn| {
         backend::write_transaction(&mut conn, |conn| {

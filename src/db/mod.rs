@@ -99,7 +99,8 @@ impl From<diesel::result::Error> for DbError {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<ConnectionManager>,
-    /// SQLite: keeps the background checkpointer running while any clone of this `Db` lives.
+    /// SQLite: keeps the background checkpointer running while any clone of this `Db` lives,
+    /// and holds the writer's turn against its WAL restarts.
     checkpointer: Option<Checkpointer>,
     /// SQLite: the file the pool opened, checked before every use.
     file: Option<Arc<DatabaseFile>>,
