@@ -18,8 +18,8 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 /// checkpoints never catch up) the file stays near this size. A restart holds the writers off;
 /// `TRUNCATE` did too, and then every write grew the file again.
 const CHECKPOINT_RESTART_PAGES: i64 = 8_192;
-/// Before a restart, passive passes repeat (up to `MAX_PASSES`) until at most this much of the
-/// WAL is left to copy.
+/// Before a restart, passive passes repeat (up to `MAX_PASSES`) until the writer added at most
+/// this many pages during the last one: about what the restart is then left to copy.
 const RESTART_LEFT_PAGES: i64 = 256;
 const MAX_PASSES: u32 = 4;
 
