@@ -111,22 +111,24 @@ fn checkpoint(conn: &mut SqliteConnection, turn: &WriteTurn) {
     // Passive: copies what it can beside the writer, and never waits for it. While the WAL is
     // long, passes repeat until the writer has added little since: each pass only copies what
     // arrived during the one before, and what the restart copies holds the writer off.
-    let mut passes = 0;
-    let mut length_before = None;
-    let wal = loop {
-        let Ok(wal) = run_checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)") else {
+    let passive =
+        |conn: &mut SqliteConnection| run_checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)");
+    let Ok(mut wal) = passive(conn) else {
+        return;
+    };
+    for _ in 1..MAX_PASSES {
+        if wal.log <= CHECKPOINT_RESTART_PAGES {
+            break;
+        }
+        let Ok(again) = passive(conn) else {
             return;
         };
-        passes += 1;
-        let added_meanwhile = length_before.map(|before| wal.log - before);
-        if wal.log <= CHECKPOINT_RESTART_PAGES
-            || added_meanwhile.is_some_and(|added| added <= RESTART_LEFT_PAGES)
-            || passes == MAX_PASSES
-        {
-            break wal;
+        let added_meanwhile = again.log - wal.log;
+        wal = again;
+        if added_meanwhile <= RESTART_LEFT_PAGES {
+            break;
         }
-        length_before = Some(wal.log);
-    };
+    }
     if wal.log > CHECKPOINT_RESTART_PAGES {
         let _turn = turn.take();
         if let Err(error) = run_checkpoint(conn, "PRAGMA wal_checkpoint(RESTART)") {
